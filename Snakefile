@@ -1,0 +1,19 @@
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/convert.smk"
+include: "rules/plan.smk"
+include: "rules/score.smk"
+include: "rules/select.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        selection_targets(),

@@ -1,0 +1,37 @@
+rule plan_and_preprocess:
+    """nnU-Net's fingerprint, plans and 2d preprocessing, with the dataset integrity check."""
+    input:
+        NNUNET_RAW / "{dataset}",
+    output:
+        plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
+        dataset_json=NNUNET_PREPROCESSED / "{dataset}" / "dataset.json",
+        data=directory(NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans_2d"),
+    params:
+        id=dataset_id,
+        env=NNUNET_ENV,
+    threads: 2
+    log:
+        LOGS / "plan_and_preprocess" / "{dataset}.log",
+    benchmark:
+        BENCHMARKS / "plan_and_preprocess" / "{dataset}.tsv"
+    conda:
+        "../envs/xtinyunet.yaml"
+    shell:
+        "({params.env} nnUNet_def_n_proc={threads}; "
+        "nnUNetv2_plan_and_preprocess -d {params.id} -c 2d -np {threads} -npfp {threads} "
+        "--verify_dataset_integrity) > {log} 2>&1"
+
+
+checkpoint write_candidates:
+    """Add one 2d_xtiny{cap} configuration per width cap to the plans (idempotent)."""
+    input:
+        NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
+    output:
+        RESULTS / "{dataset}" / "candidates.json",
+    log:
+        LOGS / "write_candidates" / "{dataset}.log",
+    localrule: True
+    conda:
+        "../envs/xtinyunet.yaml"
+    script:
+        "../workflow_scripts/write_candidates.py"

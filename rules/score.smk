@@ -1,0 +1,44 @@
+rule score_candidate:
+    """Sensitivity of one width candidate at initialization: one job per GPU node on a cluster."""
+    input:
+        candidates=RESULTS / "{dataset}" / "candidates.json",
+        plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
+        dataset_json=NNUNET_PREPROCESSED / "{dataset}" / "dataset.json",
+        data=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans_2d",
+    output:
+        RESULTS / "{dataset}" / "scores" / "seed{seed}_k{num_images}" / "{configuration}.json",
+    params:
+        num_images=num_images_value,
+        batch_size=SCORING["batch_size"],
+        device=SCORING["device"],
+        precision=SCORING["precision"],
+    threads: 1
+    log:
+        LOGS / "score_candidate" / "{dataset}" / "seed{seed}_k{num_images}" / "{configuration}.log",
+    benchmark:
+        (
+            BENCHMARKS
+            / "score_candidate"
+            / "{dataset}"
+            / "seed{seed}_k{num_images}"
+            / "{configuration}.tsv"
+        )
+    conda:
+        "../envs/xtinyunet.yaml"
+    script:
+        "../workflow_scripts/score_candidate.py"
+
+
+rule gather_scores:
+    """One scores table per dataset, seed and K, widest candidate first."""
+    input:
+        candidate_scores,
+    output:
+        RESULTS / "{dataset}" / "scores_seed{seed}_k{num_images}.csv",
+    log:
+        LOGS / "gather_scores" / "{dataset}" / "seed{seed}_k{num_images}.log",
+    localrule: True
+    conda:
+        "../envs/xtinyunet.yaml"
+    script:
+        "../workflow_scripts/gather_scores.py"

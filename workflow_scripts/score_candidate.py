@@ -1,0 +1,29 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from pathlib import Path
+
+import torch
+
+from xtinyunet.io import read_json
+from xtinyunet.scores import write_score_record
+from xtinyunet.sensitivity import score_candidate
+
+torch.set_num_threads(snakemake.threads)
+settings = {
+    "num_images": snakemake.params.num_images,
+    "batch_size": snakemake.params.batch_size,
+    "device": snakemake.params.device,
+    "precision": snakemake.params.precision,
+}
+seed = int(snakemake.wildcards.seed)
+score = score_candidate(
+    preprocessed_dir=Path(snakemake.input.plans).parent,
+    plans=read_json(snakemake.input.plans),
+    dataset_json=read_json(snakemake.input.dataset_json),
+    configuration=snakemake.wildcards.configuration,
+    seed=seed,
+    **settings,
+)
+write_score_record(snakemake.output[0], score, seed, settings)

@@ -1,0 +1,15 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from xtinyunet.scores import read_scores_table
+from xtinyunet.selection import plot_sensitivity_differences, select, write_selection
+
+selection = select(read_scores_table(snakemake.input[0]), snakemake.params.method)
+write_selection(snakemake.output.selection, selection)
+plot_sensitivity_differences(
+    selection,
+    snakemake.output.plot,
+    title=f"{snakemake.wildcards.dataset} (seed {snakemake.wildcards.seed}, "
+    f"K={snakemake.wildcards.num_images})",
+)

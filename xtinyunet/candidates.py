@@ -1,0 +1,86 @@
+"""Width-capped candidate configurations written into nnU-Net's plans (METHOD.md section 1)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from xtinyunet.io import atomic_write_json, read_json
+
+BASE_CONFIGURATION = "2d"
+CANDIDATE_PREFIX = "2d_xtiny"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    configuration: str
+    cap: int
+    features_per_stage: list[int]
+
+
+def candidate_name(cap: int) -> str:
+    return f"{CANDIDATE_PREFIX}{cap}"
+
+
+def cap_of(configuration: str) -> int:
+    if not configuration.startswith(CANDIDATE_PREFIX):
+        raise ValueError(f"{configuration!r} is not a {CANDIDATE_PREFIX}<cap> configuration")
+    return int(configuration[len(CANDIDATE_PREFIX) :])
+
+
+def width_caps(c_max: int) -> list[int]:
+    """c_max, c_max/2, ..., 1 by integer halving: widest first."""
+    if c_max < 1:
+        raise ValueError(f"the widest stage must have at least one feature, got {c_max}")
+    caps = [c_max]
+    while caps[-1] > 1:
+        caps.append(caps[-1] // 2)
+    return caps
+
+
+def base_features(plans: dict) -> list[int]:
+    try:
+        arch = plans["configurations"][BASE_CONFIGURATION]["architecture"]
+        return list(arch["arch_kwargs"]["features_per_stage"])
+    except KeyError as missing:
+        raise ValueError(
+            f"plans {plans.get('plans_name', '?')!r} have no "
+            f"configurations.{BASE_CONFIGURATION}.architecture.arch_kwargs.features_per_stage "
+            f"(missing key {missing}); was the dataset planned with -c {BASE_CONFIGURATION}?"
+        ) from None
+
+
+def candidates_from_plans(plans: dict) -> list[Candidate]:
+    features = base_features(plans)
+    return [
+        Candidate(candidate_name(cap), cap, [min(cap, f) for f in features])
+        for cap in width_caps(features[-1])
+    ]
+
+
+def with_candidates(plans: dict) -> dict:
+    """A copy of `plans` holding one `2d_xtiny{c}` configuration per cap.
+
+    nnU-Net merges `inherits_from` shallowly, so each candidate carries 2d's whole architecture
+    block with only features_per_stage capped. Existing candidates are overwritten, never
+    duplicated, so applying this twice gives the same plans.
+    """
+    updated = copy.deepcopy(plans)
+    base_arch = plans["configurations"][BASE_CONFIGURATION]["architecture"]
+    for candidate in candidates_from_plans(plans):
+        architecture = copy.deepcopy(base_arch)
+        architecture["arch_kwargs"]["features_per_stage"] = candidate.features_per_stage
+        updated["configurations"][candidate.configuration] = {
+            "inherits_from": BASE_CONFIGURATION,
+            "architecture": architecture,
+        }
+    return updated
+
+
+def write_candidates(plans_file) -> list[Candidate]:
+    """Add the candidates to a plans file in place (atomically) and return them."""
+    plans = read_json(plans_file)
+    updated = with_candidates(plans)
+    if updated != plans:
+        atomic_write_json(plans_file, updated)
+    return candidates_from_plans(plans)

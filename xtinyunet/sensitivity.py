@@ -1,0 +1,211 @@
+"""Input-Jacobian sensitivity of a width candidate at initialization (METHOD.md section 2).
+
+Imports stay lean (torch and nnU-Net's plans/dataset helpers, not its trainer): with one job
+per candidate, interpreter start-up is a large share of the scoring stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class SampleImages:
+    identifiers: list[str]
+    images: np.ndarray  # (N, C, H, W), float32, cropped or padded to the patch size
+
+
+@dataclass(frozen=True)
+class Score:
+    configuration: str
+    sensitivity: float
+    per_image: list[float]
+    params: int
+    n_images: int
+    n_finite: int
+    identifiers: list[str]
+    seconds_load: float
+    seconds_build: float
+    seconds_score: float
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "scoring.device is 'cuda' but torch sees no CUDA GPU on this machine; "
+            "set scoring.device: cpu or run the job on a GPU node"
+        )
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"scoring.device must be 'cpu' or 'cuda', got {name!r}")
+    return torch.device(name)
+
+
+def choose_cases(identifiers: list[str], num_images: int | None, seed: int) -> list[str]:
+    """All cases (sorted), or `num_images` of them drawn by `seed` (then sorted)."""
+    ordered = sorted(identifiers)
+    if num_images is None or num_images >= len(ordered):
+        return ordered
+    picked = np.random.default_rng(seed).choice(len(ordered), size=num_images, replace=False)
+    return [ordered[i] for i in sorted(picked)]
+
+
+def centre_crop_or_pad(image: np.ndarray, patch_size) -> np.ndarray:
+    """Centre-crop or zero-pad the trailing spatial axes of (C, H, W) to `patch_size`."""
+    out = np.zeros(image.shape[:1] + tuple(patch_size), dtype=image.dtype)
+    src, dst = [slice(None)], [slice(None)]
+    for have, want in zip(image.shape[1:], patch_size):
+        if have >= want:
+            start = (have - want) // 2
+            src.append(slice(start, start + want))
+            dst.append(slice(None))
+        else:
+            start = (want - have) // 2
+            src.append(slice(None))
+            dst.append(slice(start, start + have))
+    out[tuple(dst)] = image[tuple(src)]
+    return out
+
+
+def centre_slice(data: np.ndarray) -> np.ndarray:
+    """(C, Z, H, W) preprocessed array -> (C, H, W): 2D data has Z = 1, 3D data its middle slice."""
+    return np.asarray(data[:, data.shape[1] // 2])
+
+
+def load_sample_images(
+    preprocessed_dir, plans: dict, configuration: str, num_images: int | None, seed: int
+) -> SampleImages:
+    """Read nnU-Net's preprocessed arrays of the training cases, once."""
+    from nnunetv2.training.dataloading.nnunet_dataset import infer_dataset_class
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    config = PlansManager(plans).get_configuration(configuration)
+    data_dir = Path(preprocessed_dir) / config.data_identifier
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"{data_dir}: no preprocessed data for {configuration}")
+    dataset_class = infer_dataset_class(str(data_dir))
+    cases = choose_cases(dataset_class.get_identifiers(str(data_dir)), num_images, seed)
+    if not cases:
+        raise ValueError(f"{data_dir}: no preprocessed training cases")
+    dataset = dataset_class(str(data_dir), identifiers=cases)
+    images = []
+    for case in cases:
+        data = dataset.load_case(case)[0]
+        images.append(centre_crop_or_pad(centre_slice(data), config.patch_size))
+    return SampleImages(cases, np.stack(images).astype(np.float32))
+
+
+def build_network(plans: dict, configuration: str, dataset_json: dict, seed: int):
+    """The network nnU-Net's trainer builds for `configuration`, deep supervision off.
+
+    Seeded right before construction so each candidate's initialization is reproducible alone.
+    """
+    from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
+    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    plans_manager = PlansManager(plans)
+    config = plans_manager.get_configuration(configuration)
+    label_manager = plans_manager.get_label_manager(dataset_json)
+    seed_everything(seed)
+    return get_network_from_plans(
+        config.network_arch_class_name,
+        config.network_arch_init_kwargs,
+        config.network_arch_init_kwargs_req_import,
+        determine_num_input_channels(plans_manager, config, dataset_json),
+        label_manager.num_segmentation_heads,
+        allow_init=True,
+        deep_supervision=False,
+    )
+
+
+def count_parameters(network: torch.nn.Module) -> int:
+    return sum(p.numel() for p in network.parameters())
+
+
+def input_gradient_norms(
+    network: torch.nn.Module, images: torch.Tensor, batch_size: int
+) -> np.ndarray:
+    """||d sum(net(x)) / dx||_2 per image, `batch_size` images per forward/backward.
+
+    Batching is exact because nnU-Net's 2D nets normalize per instance: the sum over a batch
+    separates into per-image terms whose input gradients do not interact.
+    """
+    network.requires_grad_(False)  # only the input gradient is wanted
+    norms = []
+    started = time.perf_counter()
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size].detach().requires_grad_(True)
+        network(batch).sum().backward()
+        norms.append(batch.grad.flatten(1).norm(dim=1).detach().cpu())
+        done = start + len(batch)
+        log.info(
+            "images %d/%d done, %.1f images/s",
+            done,
+            len(images),
+            done / max(time.perf_counter() - started, 1e-9),
+        )
+    return torch.cat(norms).double().numpy()
+
+
+def score_candidate(
+    preprocessed_dir,
+    plans: dict,
+    dataset_json: dict,
+    configuration: str,
+    seed: int,
+    num_images: int | None = None,
+    batch_size: int = 8,
+    device: str = "cpu",
+    precision: str = "float32",
+) -> Score:
+    """Sensitivity score S_c: mean over sample images of the finite gradient norms."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"scoring.precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    if batch_size < 1:
+        raise ValueError(f"scoring.batch_size must be at least 1, got {batch_size}")
+    target = resolve_device(device)
+    dtype = PRECISIONS[precision]
+
+    started = time.perf_counter()
+    sample = load_sample_images(preprocessed_dir, plans, configuration, num_images, seed)
+    loaded = time.perf_counter()
+    network = build_network(plans, configuration, dataset_json, seed).to(target, dtype)
+    built = time.perf_counter()
+    images = torch.from_numpy(sample.images).to(target, dtype)
+    per_image = input_gradient_norms(network, images, batch_size)
+    if target.type == "cuda":
+        torch.cuda.synchronize()
+    scored = time.perf_counter()
+
+    finite = per_image[np.isfinite(per_image)]
+    if finite.size == 0:
+        raise FloatingPointError(f"{configuration}: no finite sensitivity on any sample image")
+    return Score(
+        configuration=configuration,
+        sensitivity=float(finite.mean()),
+        per_image=per_image.tolist(),
+        params=count_parameters(network),
+        n_images=len(sample.identifiers),
+        n_finite=int(finite.size),
+        identifiers=sample.identifiers,
+        seconds_load=loaded - started,
+        seconds_build=built - loaded,
+        seconds_score=scored - built,
+    )

@@ -1,0 +1,60 @@
+"""Dataset sources: how each configured dataset becomes an nnU-Net raw folder.
+
+`check_source` runs when the workflow is parsed, so a dataset without a usable source fails
+before any job runs; `convert` runs in the conversion job and publishes the folder atomically.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from xtinyunet.io import publish_directory
+from xtinyunet.sources.nnunet_raw import check_nnunet_raw_folder, link_nnunet_raw_folder
+from xtinyunet.sources.synthetic import SyntheticParams, write_synthetic_dataset
+
+SOURCE_TYPES = ("synthetic", "nnunet_raw")
+
+
+def dataset_folder_name(dataset: dict) -> str:
+    """nnU-Net's folder name, e.g. Dataset990_SynthUS."""
+    return f"Dataset{int(dataset['id']):03d}_{dataset['name']}"
+
+
+def check_source(dataset: dict) -> None:
+    """Raise ValueError naming the dataset and key when its source cannot produce data."""
+    name = dataset_folder_name(dataset)
+    source = dataset.get("source") or {}
+    kind = source.get("type")
+    if kind == "synthetic":
+        try:
+            SyntheticParams.from_config(source)
+        except TypeError as error:
+            raise ValueError(f"dataset {name}: source: {error}") from None
+    elif kind == "nnunet_raw":
+        if not source.get("path"):
+            raise ValueError(f"dataset {name}: source.path is required for type nnunet_raw")
+        check_nnunet_raw_folder(Path(source["path"]), name)
+    else:
+        raise ValueError(
+            f"dataset {name}: source.type must be one of {', '.join(SOURCE_TYPES)}, got {kind!r}"
+        )
+
+
+def convert(dataset: dict, out_dir) -> None:
+    """Produce the nnU-Net raw folder `out_dir`; it appears only once complete."""
+    out_dir = Path(out_dir)
+    check_source(dataset)
+    source = dataset["source"]
+    if source["type"] == "nnunet_raw":
+        link_nnunet_raw_folder(Path(source["path"]), out_dir)
+        return
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        write_synthetic_dataset(staging, SyntheticParams.from_config(source), dataset["name"])
+        publish_directory(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
