@@ -1,7 +1,8 @@
 rule convert_dataset:
     """Produce the dataset's nnU-Net raw folder from its configured source."""
+    # dataset.json stands for the whole folder, which appears in one rename once complete.
     output:
-        directory(NNUNET_RAW / "{dataset}"),
+        NNUNET_RAW / "{dataset}" / "dataset.json",
     params:
         dataset=dataset_config,
     log:

@@ -1,11 +1,12 @@
 rule plan_and_preprocess:
     """nnU-Net's fingerprint, plans and 2d preprocessing, with the dataset integrity check."""
     input:
-        NNUNET_RAW / "{dataset}",
+        NNUNET_RAW / "{dataset}" / "dataset.json",
+    # The preprocessed arrays (nnUNetPlans_2d/) are not declared: Snakemake would put a
+    # timestamp file into a directory() output, and nnU-Net's dataset loader rejects it.
     output:
         plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
         dataset_json=NNUNET_PREPROCESSED / "{dataset}" / "dataset.json",
-        data=directory(NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans_2d"),
     params:
         id=dataset_id,
         env=NNUNET_ENV,

@@ -4,7 +4,6 @@ rule score_candidate:
         candidates=RESULTS / "{dataset}" / "candidates.json",
         plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
         dataset_json=NNUNET_PREPROCESSED / "{dataset}" / "dataset.json",
-        data=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans_2d",
     output:
         RESULTS / "{dataset}" / "scores" / "seed{seed}_k{num_images}" / "{configuration}.json",
     params:

@@ -2,6 +2,8 @@ from xtinyunet.workflow import log_to
 
 log_to(snakemake.log[0])
 
+from pathlib import Path
+
 from xtinyunet.sources import convert
 
-convert(snakemake.params.dataset, snakemake.output[0])
+convert(snakemake.params.dataset, Path(snakemake.output[0]).parent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,15 +47,31 @@ def read_json(path):
 
 
 def publish_directory(staging: Path, target: Path) -> None:
-    """Move a finished folder (or link to one) onto `target` in one rename.
+    """Put the finished folder `staging` at `target`, replacing an earlier version of it.
 
-    Only a link or an empty folder (as the workflow engine may leave) is replaced, so existing
-    data is never lost.
+    The new folder appears under its name in one rename; the old one is moved aside first and
+    deleted only after that, so a reader sees the old or the new folder, never a mix.
     """
-    if target.is_symlink():
+    previous = None
+    if target.is_symlink() or target.is_file():
         target.unlink()
-    elif target.is_dir():
-        if any(target.iterdir()):
-            raise FileExistsError(f"{target}: refusing to replace a non-empty folder")
-        target.rmdir()
+    elif target.exists():
+        previous = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old."))
+        os.replace(target, previous / target.name)
     os.replace(staging, target)
+    if previous is not None:
+        shutil.rmtree(previous)
+
+
+@contextmanager
+def staged_directory(target):
+    """Yield an empty folder beside `target`; publish it as `target` only if the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        yield staging
+        publish_directory(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)

@@ -6,11 +6,9 @@ before any job runs; `convert` runs in the conversion job and publishes the fold
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
-from xtinyunet.io import publish_directory
+from xtinyunet.io import staged_directory
 from xtinyunet.sources.nnunet_raw import check_nnunet_raw_folder, link_nnunet_raw_folder
 from xtinyunet.sources.synthetic import SyntheticParams, write_synthetic_dataset
 
@@ -50,11 +48,5 @@ def convert(dataset: dict, out_dir) -> None:
     if source["type"] == "nnunet_raw":
         link_nnunet_raw_folder(Path(source["path"]), out_dir)
         return
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
+    with staged_directory(out_dir) as staging:
         write_synthetic_dataset(staging, SyntheticParams.from_config(source), dataset["name"])
-        publish_directory(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)

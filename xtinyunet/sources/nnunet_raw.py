@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-from xtinyunet.io import publish_directory
+from xtinyunet.io import staged_directory
 
 REQUIRED_FOLDERS = ("imagesTr", "labelsTr")
+LINKED_FOLDERS = REQUIRED_FOLDERS + ("imagesTs", "labelsTs")
 REQUIRED_KEYS = ("channel_names", "labels", "numTraining", "file_ending")
 
 
@@ -31,10 +33,14 @@ def check_nnunet_raw_folder(folder: Path, name: str) -> None:
 
 
 def link_nnunet_raw_folder(source: Path, out_dir: Path) -> None:
-    """Point `out_dir` at the user's folder (no copy of possibly large data), atomically."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.parent / f".{out_dir.name}.link"
-    if staging.is_symlink() or staging.exists():
-        staging.unlink()
-    staging.symlink_to(source.resolve(), target_is_directory=True)
-    publish_directory(staging, out_dir)
+    """Build `out_dir` from links to the user's image folders and a copy of dataset.json.
+
+    Nothing is copied from the possibly large data, and nothing the workflow later deletes or
+    rewrites (dataset.json) belongs to the user.
+    """
+    source = source.resolve()
+    with staged_directory(out_dir) as staging:
+        for sub in LINKED_FOLDERS:
+            if (source / sub).is_dir():
+                (staging / sub).symlink_to(source / sub, target_is_directory=True)
+        shutil.copy2(source / "dataset.json", staging / "dataset.json")
