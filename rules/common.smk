@@ -5,7 +5,6 @@ from snakemake.utils import validate
 
 from xtinyunet.sources import check_source, dataset_folder_name
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = Path(config["results_dir"])
@@ -24,7 +23,9 @@ if not DATASETS:
     raise ValueError("config.yaml: every entry of `datasets` has enabled: false")
 ids = [dataset["id"] for dataset in config["datasets"] if dataset["enabled"]]
 if len(ids) != len(set(ids)):
-    raise ValueError(f"config.yaml: datasets: an nnU-Net id is used twice in {sorted(ids)}")
+    raise ValueError(
+        f"config.yaml: datasets: an nnU-Net id is used twice in {sorted(ids)}"
+    )
 # A dataset without a usable source fails here, before any job runs.
 for dataset in DATASETS.values():
     check_source(dataset)
@@ -64,7 +65,9 @@ def num_images_value(wildcards):
 
 def candidate_scores(wildcards):
     """One score file per candidate; the candidates are known once the plans exist."""
-    candidates_file = checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
+    candidates_file = checkpoints.write_candidates.get(
+        dataset=wildcards.dataset
+    ).output[0]
     with open(candidates_file) as handle:
         candidates = json.load(handle)
     return [

@@ -7,16 +7,16 @@ rule plan_and_preprocess:
     output:
         plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
         dataset_json=NNUNET_PREPROCESSED / "{dataset}" / "dataset.json",
-    params:
-        id=dataset_id,
-        env=NNUNET_ENV,
-    threads: 2
     log:
         LOGS / "plan_and_preprocess" / "{dataset}.log",
     benchmark:
         BENCHMARKS / "plan_and_preprocess" / "{dataset}.tsv"
     conda:
         "../envs/xtinyunet.yaml"
+    threads: 2
+    params:
+        id=dataset_id,
+        env=NNUNET_ENV,
     shell:
         "({params.env} nnUNet_def_n_proc={threads}; "
         "nnUNetv2_plan_and_preprocess -d {params.id} -c 2d -np {threads} -npfp {threads} "

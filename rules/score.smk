@@ -5,15 +5,17 @@ rule score_candidate:
         plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
         dataset_json=NNUNET_PREPROCESSED / "{dataset}" / "dataset.json",
     output:
-        RESULTS / "{dataset}" / "scores" / "seed{seed}_k{num_images}" / "{configuration}.json",
-    params:
-        num_images=num_images_value,
-        batch_size=SCORING["batch_size"],
-        device=SCORING["device"],
-        precision=SCORING["precision"],
-    threads: 1
+        RESULTS
+        / "{dataset}"
+        / "scores"
+        / "seed{seed}_k{num_images}"
+        / "{configuration}.json",
     log:
-        LOGS / "score_candidate" / "{dataset}" / "seed{seed}_k{num_images}" / "{configuration}.log",
+        LOGS
+        / "score_candidate"
+        / "{dataset}"
+        / "seed{seed}_k{num_images}"
+        / "{configuration}.log",
     benchmark:
         (
             BENCHMARKS
@@ -24,6 +26,12 @@ rule score_candidate:
         )
     conda:
         "../envs/xtinyunet.yaml"
+    threads: 1
+    params:
+        num_images=num_images_value,
+        batch_size=SCORING["batch_size"],
+        device=SCORING["device"],
+        precision=SCORING["precision"],
     script:
         "../workflow_scripts/score_candidate.py"
 

@@ -5,12 +5,12 @@ rule select_knee:
     output:
         selection=RESULTS / "{dataset}" / "selection_seed{seed}_k{num_images}.json",
         plot=RESULTS / "{dataset}" / "sensitivity_seed{seed}_k{num_images}.png",
-    params:
-        method=config["selection"]["knee_method"],
     log:
         LOGS / "select_knee" / "{dataset}" / "seed{seed}_k{num_images}.log",
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
+    params:
+        method=config["selection"]["knee_method"],
     script:
         "../workflow_scripts/select_knee.py"
