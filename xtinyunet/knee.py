@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 MIN_CANDIDATES = 5
+TIE_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,10 @@ def total_variation_knee(scores: Sequence[float]) -> Knee:
         k: float(differences[k - 1 :].mean() - differences[:k].mean())
         for k in range(2, n - 2)
     }
-    # max() keeps the first of equal keys in iteration order, i.e. the smallest k on ties.
-    best_k = max(split_scores, key=split_scores.__getitem__)
+    # Ties go to the smallest k; splits equal up to rounding count as tied, so the choice does
+    # not hinge on the order in which float sums happened to round.
+    best = max(split_scores.values())
+    best_k = next(k for k, score in split_scores.items() if score >= best - TIE_TOLERANCE)
     return Knee(
         index=best_k - 1,
         k=best_k,

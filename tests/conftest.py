@@ -1,0 +1,68 @@
+"""Shared fixtures: a small synthetic dataset planned and preprocessed by the real nnU-Net."""
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xtinyunet.candidates import write_candidates
+from xtinyunet.io import read_json
+from xtinyunet.sources import convert, dataset_folder_name
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+TINY_DATASET = {
+    "id": 501,
+    "name": "TinyUS",
+    "source": {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 5},
+}
+
+
+def nnunet_env(root: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        nnUNet_raw=str(root / "nnUNet_raw"),
+        nnUNet_preprocessed=str(root / "nnUNet_preprocessed"),
+        nnUNet_results=str(root / "nnUNet_results"),
+        nnUNet_def_n_proc="1",
+        nnUNet_compile="f",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def planned_dataset(tmp_path_factory) -> Path:
+    """nnUNet_preprocessed/Dataset501_TinyUS after the real planner, with the candidates added."""
+    root = tmp_path_factory.mktemp("nnunet")
+    name = dataset_folder_name(TINY_DATASET)
+    convert(TINY_DATASET, root / "nnUNet_raw" / name)
+    subprocess.run(
+        [BIN / "nnUNetv2_plan_and_preprocess", "-d", str(TINY_DATASET["id"]), "-c", "2d",
+         "-np", "1", "-npfp", "1", "--verify_dataset_integrity"],
+        env=nnunet_env(root), check=True, capture_output=True,
+    )
+    preprocessed = root / "nnUNet_preprocessed" / name
+    write_candidates(preprocessed / "nnUNetPlans.json")
+    return preprocessed
+
+
+@pytest.fixture(scope="session")
+def plans(planned_dataset) -> dict:
+    return read_json(planned_dataset / "nnUNetPlans.json")
+
+
+@pytest.fixture(scope="session")
+def dataset_json(planned_dataset) -> dict:
+    return read_json(planned_dataset / "dataset.json")
+
+
+def with_architecture(plans: dict, **arch_kwargs) -> dict:
+    """A copy of real nnU-Net plans whose 2d architecture has the given arch_kwargs changed."""
+    changed = copy.deepcopy(plans)
+    changed["configurations"] = {"2d": changed["configurations"]["2d"]}
+    changed["configurations"]["2d"]["architecture"]["arch_kwargs"].update(arch_kwargs)
+    return changed

@@ -1,0 +1,93 @@
+"""Width candidates written into nnU-Net plans (METHOD.md section 1)."""
+
+import pytest
+
+from conftest import with_architecture
+from xtinyunet.candidates import (
+    candidates_from_plans,
+    width_caps,
+    with_candidates,
+    write_candidates,
+)
+from xtinyunet.sensitivity import build_network, count_parameters
+
+# METHOD.md section 1's check: the 2d plans of a large 2D image, 7 stages.
+SEVEN_STAGES = dict(
+    n_stages=7,
+    features_per_stage=[32, 64, 128, 256, 512, 512, 512],
+    kernel_sizes=[[3, 3]] * 7,
+    strides=[[1, 1]] + [[2, 2]] * 6,
+    n_conv_per_stage=[2] * 7,
+    n_conv_per_stage_decoder=[2] * 6,
+)
+
+
+def dataset_with_channels(dataset_json, channels):
+    return {
+        **dataset_json,
+        "channel_names": {str(i): f"c{i}" for i in range(channels)},
+        "labels": {"background": 0, "lesion": 1},
+    }
+
+
+def test_caps_halve_down_to_one():
+    assert width_caps(512) == [512, 256, 128, 64, 32, 16, 8, 4, 2, 1]
+    assert width_caps(320) == [320, 160, 80, 40, 20, 10, 5, 2, 1]
+    with pytest.raises(ValueError):
+        width_caps(0)
+
+
+def test_names_and_capped_features(plans):
+    seven = with_candidates(with_architecture(plans, **SEVEN_STAGES))
+    candidates = candidates_from_plans(seven)
+    assert [c.configuration for c in candidates] == [
+        f"2d_xtiny{c}" for c in (512, 256, 128, 64, 32, 16, 8, 4, 2, 1)
+    ]
+    by_cap = {c.cap: c.features_per_stage for c in candidates}
+    assert by_cap[512] == SEVEN_STAGES["features_per_stage"]
+    assert by_cap[64] == [32, 64, 64, 64, 64, 64, 64]
+    assert by_cap[8] == [8] * 7
+    entry = seven["configurations"]["2d_xtiny64"]
+    assert entry["inherits_from"] == "2d"
+    # nnU-Net merges inherits_from shallowly: the whole architecture block must be there.
+    expected = dict(seven["configurations"]["2d"]["architecture"])
+    expected["arch_kwargs"] = {**expected["arch_kwargs"], "features_per_stage": by_cap[64]}
+    assert entry["architecture"] == expected
+
+
+@pytest.mark.parametrize(
+    "configuration, channels, expected",
+    [("2d_xtiny8", 1, 20_244), ("2d_xtiny8", 3, 20_388), ("2d_xtiny512", 3, 33_472_396)],
+)
+def test_parameter_counts_of_the_networks_nnunet_builds(
+    plans, dataset_json, configuration, channels, expected
+):
+    seven = with_candidates(with_architecture(plans, **SEVEN_STAGES))
+    network = build_network(
+        seven, configuration, dataset_with_channels(dataset_json, channels), seed=0
+    )
+    assert count_parameters(network) == expected
+
+
+def test_full_width_candidate_is_the_2d_network(plans, dataset_json):
+    widest = candidates_from_plans(plans)[0].configuration
+    full = build_network(plans, widest, dataset_json, seed=0)
+    base = build_network(plans, "2d", dataset_json, seed=0)
+    assert count_parameters(full) == count_parameters(base)
+    assert str(full) == str(base)
+
+
+def test_writing_candidates_twice_changes_nothing(planned_dataset, tmp_path):
+    plans_file = tmp_path / "nnUNetPlans.json"
+    plans_file.write_bytes((planned_dataset / "nnUNetPlans.json").read_bytes())
+    first = write_candidates(plans_file)
+    after_first = plans_file.read_bytes()
+    second = write_candidates(plans_file)
+    assert first == second
+    assert plans_file.read_bytes() == after_first
+
+
+def test_plans_without_a_2d_configuration_are_rejected(plans):
+    broken = {"plans_name": "nnUNetPlans", "configurations": {"3d_fullres": {}}}
+    with pytest.raises(ValueError, match="configurations.2d"):
+        candidates_from_plans(broken)
