@@ -1,0 +1,128 @@
+"""Dataset sources: the synthetic generator and existing nnU-Net raw folders."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from xtinyunet.io import staged_directory
+from xtinyunet.sources import check_source, convert
+
+SYNTH = {"type": "synthetic", "num_train": 6, "num_test": 2, "image_size": 32, "seed": 3}
+
+
+def synthetic(name="Synth", **overrides):
+    return {"id": 700, "name": name, "source": {**SYNTH, **overrides}}
+
+
+def test_synthetic_gray_dataset_layout(tmp_path):
+    out = tmp_path / "Dataset700_Synth"
+    convert(synthetic(), out)
+    description = json.loads((out / "dataset.json").read_text())
+    assert description["numTraining"] == 6
+    assert description["channel_names"] == {"0": "gray"}
+    assert description["labels"] == {"background": 0, "lesion": 1}
+    assert len(list((out / "imagesTr").glob("*_0000.png"))) == 6
+    assert len(list((out / "labelsTr").glob("*.png"))) == 6
+    assert len(list((out / "imagesTs").glob("*_0000.png"))) == 2
+    labels = [np.asarray(Image.open(f)) for f in sorted((out / "labelsTr").glob("*.png"))]
+    assert all(set(np.unique(label)) <= {0, 1} for label in labels)
+    assert sum(label.any() for label in labels) == 6  # every image holds a lesion
+    image = np.asarray(Image.open(next((out / "imagesTr").glob("*.png"))))
+    assert image.shape == (32, 32) and image.dtype == np.uint8
+
+
+def test_synthetic_colour_multiclass_dataset(tmp_path):
+    out = tmp_path / "Dataset701_Colour"
+    convert(synthetic("Colour", channels=3, num_classes=2, num_train=10), out)
+    description = json.loads((out / "dataset.json").read_text())
+    assert description["channel_names"] == {"0": "R", "1": "G", "2": "B"}
+    assert description["labels"] == {"background": 0, "lesion1": 1, "lesion2": 2}
+    image = np.asarray(Image.open(next((out / "imagesTr").glob("*.png"))))
+    assert image.shape == (32, 32, 3)
+    values = set()
+    for label in (out / "labelsTr").glob("*.png"):
+        values |= set(np.unique(np.asarray(Image.open(label))).tolist())
+    assert values == {0, 1, 2}
+
+
+def test_synthetic_dataset_is_reproducible_from_its_seed(tmp_path):
+    convert(synthetic(), tmp_path / "a")
+    convert(synthetic(), tmp_path / "b")
+    convert(synthetic(seed=4), tmp_path / "c")
+    first = sorted((tmp_path / "a" / "imagesTr").iterdir())
+    second = sorted((tmp_path / "b" / "imagesTr").iterdir())
+    assert [f.read_bytes() for f in first] == [f.read_bytes() for f in second]
+    other = sorted((tmp_path / "c" / "imagesTr").iterdir())
+    assert first[0].read_bytes() != other[0].read_bytes()
+
+
+def test_converting_again_replaces_the_folder(tmp_path):
+    out = tmp_path / "Dataset700_Synth"
+    convert(synthetic(num_train=6), out)
+    convert(synthetic(num_train=4), out)
+    assert len(list((out / "imagesTr").iterdir())) == 4
+    assert [p.name for p in tmp_path.iterdir()] == ["Dataset700_Synth"]  # no leftovers
+
+
+def test_nnunet_raw_folder_is_linked_not_copied_and_left_untouched(tmp_path):
+    user = tmp_path / "user" / "Dataset123_Mine"
+    convert(synthetic(), user)
+    before = {p: p.stat().st_mtime_ns for p in user.rglob("*")}
+    dataset = {"id": 123, "name": "Mine", "source": {"type": "nnunet_raw", "path": str(user)}}
+    out = tmp_path / "results" / "Dataset123_Mine"
+    convert(dataset, out)
+    assert (out / "imagesTr").is_symlink()
+    assert (out / "imagesTr").resolve() == (user / "imagesTr").resolve()
+    assert not (out / "dataset.json").is_symlink()
+    assert json.loads((out / "dataset.json").read_text())["numTraining"] == 6
+    (out / "dataset.json").unlink()  # what the workflow does before a rerun
+    assert {p: p.stat().st_mtime_ns for p in user.rglob("*")} == before
+
+
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda folder: None, "no such folder"),
+        (lambda folder: (folder / "imagesTr").mkdir(parents=True), "missing dataset.json"),
+        (lambda folder: _write(folder, "dataset.json", "{not json"), "not valid JSON"),
+        (lambda folder: _write(folder, "dataset.json", "{}"), "missing keys channel_names"),
+    ],
+)
+def test_unusable_nnunet_raw_folder_names_the_problem(tmp_path, breakage, message):
+    folder = tmp_path / "Dataset124_Broken"
+    breakage(folder)
+    dataset = {"id": 124, "name": "Broken", "source": {"type": "nnunet_raw", "path": str(folder)}}
+    with pytest.raises(ValueError, match=message):
+        check_source(dataset)
+
+
+def test_missing_label_folder_is_named(tmp_path):
+    user = tmp_path / "Dataset125_NoLabels"
+    convert(synthetic(), user)
+    for label in (user / "labelsTr").iterdir():
+        label.unlink()
+    (user / "labelsTr").rmdir()
+    dataset = {"id": 125, "name": "NoLabels", "source": {"type": "nnunet_raw", "path": str(user)}}
+    with pytest.raises(ValueError, match="Dataset125_NoLabels.*missing folder labelsTr"):
+        check_source(dataset)
+
+
+def test_unknown_source_type_is_named():
+    with pytest.raises(ValueError, match="Dataset009_X: source.type must be one of"):
+        check_source({"id": 9, "name": "X", "source": {"type": "ftp"}})
+
+
+def test_failed_staging_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "Dataset700_Synth"
+    with pytest.raises(RuntimeError):
+        with staged_directory(target) as staging:
+            (staging / "half.png").write_bytes(b"x")
+            raise RuntimeError("killed mid-way")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _write(folder, name, text):
+    folder.mkdir(parents=True)
+    (folder / name).write_text(text)

@@ -1,0 +1,157 @@
+"""The Snakemake workflow end to end, from nothing to the selection, and its input checks."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import BIN, REPO
+from xtinyunet.candidates import candidates_from_plans
+from xtinyunet.io import read_json
+from xtinyunet.scores import TABLE_COLUMNS, read_scores_table
+from xtinyunet.selection import select
+from xtinyunet.sources import convert
+
+GRAY = {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 11}
+
+
+def snakemake(workdir, *args, timeout=900):
+    return subprocess.run(
+        [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", workdir,
+         "--cores", "2", *args],
+        capture_output=True, text=True, timeout=timeout,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(workdir)},
+    )
+
+
+def said(run) -> str:
+    """Everything Snakemake printed (it reports errors on stdout or stderr by version)."""
+    return run.stdout + run.stderr
+
+
+def write_config(workdir, config):
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """Two datasets (a synthetic source and an existing nnU-Net raw folder) run to selection."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    user_raw = workdir / "user_data" / "Dataset812_ColourRaw"
+    convert({"id": 812, "name": "ColourRaw",
+             "source": {**GRAY, "channels": 3, "num_classes": 2, "seed": 12}}, user_raw)
+    config = {
+        "results_dir": str(workdir / "results"),
+        "datasets": [
+            {"id": 811, "name": "GrayUS", "source": GRAY},
+            {"id": 812, "name": "ColourRaw", "source": {"type": "nnunet_raw", "path": str(user_raw)}},
+        ],
+        "scoring": {"seeds": [369], "num_images": ["all"], "batch_size": 4},
+    }
+    write_config(workdir, config)
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-5000:]
+    return workdir, workdir / "results"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("dataset", ["Dataset811_GrayUS", "Dataset812_ColourRaw"])
+def test_selection_agrees_with_its_scores_table(finished_run, dataset):
+    _, results = finished_run
+    table = results / dataset / "scores_seed369_kall.csv"
+    header = table.read_text().splitlines()[0].split(",")
+    assert list(TABLE_COLUMNS) == header
+    rows = read_scores_table(table)
+    selection = read_json(results / dataset / "selection_seed369_kall.json")
+    assert selection == select(rows)
+    assert {"config", "cap", "params"} <= selection.keys()
+    chosen = next(row for row in rows if row["config"] == selection["config"])
+    assert (chosen["cap"], chosen["params"]) == (selection["cap"], selection["params"])
+    png = results / dataset / "sensitivity_seed369_kall.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("dataset", ["Dataset811_GrayUS", "Dataset812_ColourRaw"])
+def test_one_score_per_candidate_in_the_plans(finished_run, dataset):
+    _, results = finished_run
+    plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
+    candidates = candidates_from_plans(plans)
+    assert all(c.configuration in plans["configurations"] for c in candidates)
+    rows = read_scores_table(results / dataset / "scores_seed369_kall.csv")
+    assert [row["config"] for row in rows] == [c.configuration for c in candidates]
+    for row in rows:
+        record = read_json(results / dataset / "scores" / "seed369_kall" / f"{row['config']}.json")
+        assert record["sensitivity"] == row["sensitivity"]
+        assert record["params"] == row["params"]
+        assert record["n_images"] == row["n_images"] == 12
+        assert len(record["identifiers"]) == 12
+        assert record["settings"]["batch_size"] == 4
+        log = results / "logs" / "score_candidate" / dataset / "seed369_kall" / f"{row['config']}.log"
+        assert "images 12/12 done" in log.read_text()
+    assert rows[0]["params"] > rows[-1]["params"]
+
+
+@pytest.mark.e2e
+def test_user_raw_folder_is_linked_into_the_results(finished_run):
+    workdir, results = finished_run
+    linked = results / "nnUNet_raw" / "Dataset812_ColourRaw" / "imagesTr"
+    assert linked.is_symlink()
+    assert linked.resolve() == (workdir / "user_data" / "Dataset812_ColourRaw" / "imagesTr").resolve()
+
+
+@pytest.mark.e2e
+def test_rerun_does_nothing_and_a_replan_restores_the_candidates(finished_run):
+    workdir, results = finished_run
+    dry = snakemake(workdir, "-n")
+    assert dry.returncode == 0, dry.stderr
+    assert "Nothing to be done" in said(dry)
+    # A re-plan rewrites nnUNetPlans.json without the candidates: they must be written again.
+    plans_file = results / "nnUNet_preprocessed" / "Dataset811_GrayUS" / "nnUNetPlans.json"
+    with_candidates = plans_file.read_bytes()
+    plans = json.loads(with_candidates)
+    plans["configurations"] = {"2d": plans["configurations"]["2d"]}
+    plans_file.write_text(json.dumps(plans))
+    rerun = snakemake(workdir)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "write_candidates" in said(rerun)
+    assert plans_file.read_bytes() == with_candidates
+
+
+def test_unknown_config_key_is_named(tmp_path):
+    write_config(tmp_path, {"datasets": [{"id": 1, "name": "A", "source": GRAY}], "scorng": {}})
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "scorng" in said(run)
+
+
+def test_unknown_source_key_is_named(tmp_path):
+    source = {**GRAY, "num_trian": 3}
+    write_config(tmp_path, {"datasets": [{"id": 1, "name": "A", "source": source}]})
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "num_trian" in said(run)
+
+
+def test_wrong_type_is_named(tmp_path):
+    write_config(tmp_path, {"datasets": [{"id": 1, "name": "A", "source": GRAY}],
+                            "scoring": {"batch_size": "eight"}})
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "batch_size" in said(run) and "eight" in said(run)
+
+
+def test_dataset_without_usable_source_fails_before_any_job(tmp_path):
+    missing = tmp_path / "nowhere" / "Dataset005_Gone"
+    write_config(tmp_path, {
+        "results_dir": str(tmp_path / "results"),
+        "datasets": [{"id": 4, "name": "Fine", "source": GRAY},
+                     {"id": 5, "name": "Gone", "source": {"type": "nnunet_raw", "path": str(missing)}}],
+    })
+    run = snakemake(tmp_path)
+    assert run.returncode != 0
+    assert f"Dataset005_Gone: source.path {missing}: no such folder" in said(run)
+    assert not (tmp_path / "results").exists()
