@@ -10,7 +10,6 @@ export PATH := $(BIN):$(PATH)
 # pyproject.toml pins torch and torchvision exactly, so nnunetv2's chain cannot swap them.
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -17,3 +17,9 @@ rule all:
     default_target: True
     input:
         selection_targets(),
+
+
+rule selection:
+    """Only the training-free stage: every selection and its plot."""
+    input:
+        selection_targets(),
