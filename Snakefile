@@ -11,12 +11,15 @@ include: "rules/convert.smk"
 include: "rules/plan.smk"
 include: "rules/score.smk"
 include: "rules/select.smk"
+include: "rules/train.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         selection_targets(),
+        results_targets(),
 
 
 rule selection:

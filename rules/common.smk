@@ -4,6 +4,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from xtinyunet.sources import check_source, dataset_folder_name
+from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, model_folder_name
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -21,6 +22,7 @@ DATASETS = {
 }
 if not DATASETS:
     raise ValueError("config.yaml: every entry of `datasets` has enabled: false")
+DATASET_NAMES = {dataset["name"]: folder for folder, dataset in DATASETS.items()}
 ids = [dataset["id"] for dataset in config["datasets"] if dataset["enabled"]]
 if len(ids) != len(set(ids)):
     raise ValueError(
@@ -33,20 +35,44 @@ for dataset in DATASETS.values():
 SCORING = config["scoring"]
 SEEDS = SCORING["seeds"]
 NUM_IMAGES = [str(k) for k in SCORING["num_images"]]
+# The selection that is trained: the first seed's, with the first K.
+PRIMARY_SELECTION = f"selection_seed{SEEDS[0]}_k{NUM_IMAGES[0]}.json"
+
+TRAINING = config["training"]
+TRAINERS = TRAINING["trainers"]
+# A trainer nnU-Net cannot find fails here, before any job runs.
+for model, trainer in TRAINERS.items():
+    try:
+        check_trainer_name(trainer)
+    except ValueError as error:
+        raise ValueError(f"config.yaml: training.trainers.{model}: {error}") from None
+
+TABLES = [
+    {**table, "datasets": [d for d in table["datasets"] if d in DATASET_NAMES]}
+    for table in config["report"]["tables"]
+]
+TABLES = [table for table in TABLES if table["datasets"]]
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
     seed=r"\d+",
     num_images=r"all|\d+",
-    configuration=r"2d_xtiny\d+",
+    configuration=r"2d(_xtiny\d+)?",
+    trainer=r"\w+",
+    fold=r"\d",
 
 
 # Every nnU-Net call gets its folders from the results directory, never from the user's shell.
-NNUNET_ENV = (
-    f"export nnUNet_raw={NNUNET_RAW.resolve()} "
-    f"nnUNet_preprocessed={NNUNET_PREPROCESSED.resolve()} "
-    f"nnUNet_results={NNUNET_RESULTS.resolve()} nnUNet_compile=f"
+NNUNET_PATHS = {
+    "nnUNet_raw": str(NNUNET_RAW.resolve()),
+    "nnUNet_preprocessed": str(NNUNET_PREPROCESSED.resolve()),
+    "nnUNet_results": str(NNUNET_RESULTS.resolve()),
+    "nnUNet_extTrainer": str(TRAINERS_FOLDER),
+    "nnUNet_compile": "f",
+}
+NNUNET_ENV = "export " + " ".join(
+    f"{key}={value}" for key, value in NNUNET_PATHS.items()
 )
 
 
@@ -78,6 +104,80 @@ def candidate_scores(wildcards):
         / f"{candidate['configuration']}.json"
         for candidate in candidates
     ]
+
+
+def trained_models(dataset):
+    """(model, configuration, trainer) of every model trained on `dataset`.
+
+    The selected configuration and the candidate list are known only after their checkpoints.
+    """
+    selection_file = checkpoints.select_knee.get(
+        dataset=dataset, seed=SEEDS[0], num_images=NUM_IMAGES[0]
+    ).output.selection
+    with open(selection_file) as handle:
+        selected = json.load(handle)["config"]
+    models = [
+        ("XTinyU-Net", selected, TRAINERS["xtinyunet"]),
+        ("nnU-Net", "2d", TRAINERS["nnunet"]),
+    ]
+    if TRAINING["sweep"]:
+        candidates_file = checkpoints.write_candidates.get(dataset=dataset).output[0]
+        with open(candidates_file) as handle:
+            models += [
+                ("sweep", candidate["configuration"], TRAINERS["sweep"])
+                for candidate in json.load(handle)
+            ]
+    return models
+
+
+def evaluation_summaries(wildcards):
+    return [
+        RESULTS
+        / wildcards.dataset
+        / "evaluation"
+        / f"{trainer}__{configuration}"
+        / f"fold_{fold}.json"
+        for _, configuration, trainer in trained_models(wildcards.dataset)
+        for fold in TRAINING["folds"]
+    ]
+
+
+def model_list(wildcards):
+    return [
+        {"model": model, "configuration": configuration, "trainer": trainer}
+        for model, configuration, trainer in trained_models(wildcards.dataset)
+    ]
+
+
+def trained_model_folder(wildcards):
+    return (
+        NNUNET_RESULTS
+        / wildcards.dataset
+        / model_folder_name(wildcards.trainer, wildcards.configuration)
+    )
+
+
+def table_inputs(wildcards):
+    table = next(t for t in TABLES if t["name"] == wildcards.table)
+    return [RESULTS / DATASET_NAMES[name] / "results.csv" for name in table["datasets"]]
+
+
+def table_config(wildcards):
+    return next(t for t in TABLES if t["name"] == wildcards.table)
+
+
+def results_targets():
+    per_dataset = [
+        RESULTS / dataset / name
+        for dataset in DATASETS
+        for name in ("results.csv", "results_per_case.csv", "dice_vs_params.png")
+    ]
+    tables = [
+        RESULTS / "tables" / f"{table['name']}.{ext}"
+        for table in TABLES
+        for ext in ("md", "csv", "tex")
+    ]
+    return per_dataset + tables
 
 
 def selection_targets():

@@ -1,4 +1,4 @@
-rule select_knee:
+checkpoint select_knee:
     """Knee of the sensitivity curve: the XTinyU-Net configuration, and its plot."""
     input:
         RESULTS / "{dataset}" / "scores_seed{seed}_k{num_images}.csv",

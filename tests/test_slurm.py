@@ -16,6 +16,7 @@ from conftest import BIN, REPO
 from xtinyunet.io import read_json
 from xtinyunet.scores import read_scores_table
 
+SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
 GRAY = {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 11}
 DATASET = "Dataset821_SlurmUS"
 TIMEOUT_S = 1200
@@ -42,6 +43,8 @@ def run_workflow(workdir, *args):
         "results_dir": str(workdir / "results"),
         "datasets": [{"id": 821, "name": "SlurmUS", "source": GRAY}],
         "scoring": {"seeds": [369], "batch_size": 4},
+        "training": {"trainers": {model: SHORT_TRAINER for model in ("xtinyunet", "nnunet", "sweep")}},
+        "report": {"tables": []},
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     # timeout -s KILL: a workflow that hangs waiting on job status fails the test.

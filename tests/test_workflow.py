@@ -14,6 +14,7 @@ from xtinyunet.scores import TABLE_COLUMNS, read_scores_table
 from xtinyunet.selection import select
 from xtinyunet.sources import convert
 
+SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
 GRAY = {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 11}
 
 
@@ -50,6 +51,8 @@ def finished_run(tmp_path_factory):
             {"id": 812, "name": "ColourRaw", "source": {"type": "nnunet_raw", "path": str(user_raw)}},
         ],
         "scoring": {"seeds": [369], "num_images": ["all"], "batch_size": 4},
+        "training": {"trainers": {model: SHORT_TRAINER for model in ("xtinyunet", "nnunet", "sweep")}},
+        "report": {"tables": [{"name": "both", "datasets": ["GrayUS", "ColourRaw"]}]},
     }
     write_config(workdir, config)
     run = snakemake(workdir)

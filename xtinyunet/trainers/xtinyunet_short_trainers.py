@@ -1,7 +1,7 @@
 """Short nnU-Net trainers for the demo and the tests, found by nnU-Net through nnUNet_extTrainer.
 
 `nnUNetTrainerShort_{E}ep_{I}it` is nnU-Net's own nnUNetTrainer with E epochs of I training
-iterations (and max(1, I // 5) validation iterations), like nnunetv2's nnUNetTrainer_5epochs
+iterations (and max(1, I // 5) validation iterations), checkpointed every epoch, like nnunetv2's nnUNetTrainer_5epochs
 variants but with both numbers chosen in config.yaml. The class is made on first lookup: nnU-Net
 finds trainers with hasattr/getattr on the modules of the nnUNet_extTrainer folders, which this
 module answers through its module-level __getattr__ (PEP 562). The name alone fixes the schedule,
@@ -35,6 +35,8 @@ def _short_trainer(name: str, epochs: int, iterations: int) -> type:
         self.num_epochs = epochs
         self.num_iterations_per_epoch = iterations
         self.num_val_iterations_per_epoch = max(1, iterations // 5)
+        # Checkpoint every epoch, so that a killed short run resumes where it stopped.
+        self.save_every = 1
 
     return type(name, (nnUNetTrainer,), {"__init__": __init__, "__module__": __name__})
 

@@ -1,0 +1,53 @@
+rule gather_results:
+    """Results table (one row per model and fold) and per-case metrics of one dataset."""
+    input:
+        evaluation_summaries,
+    output:
+        results=RESULTS / "{dataset}" / "results.csv",
+        per_case=RESULTS / "{dataset}" / "results_per_case.csv",
+    log:
+        LOGS / "gather_results" / "{dataset}.log",
+    localrule: True
+    conda:
+        "../envs/xtinyunet.yaml"
+    params:
+        models=model_list,
+    script:
+        "../workflow_scripts/gather_results.py"
+
+
+rule plot_dice_vs_params:
+    """Dice vs parameters of the trained models beside the sensitivity differences."""
+    input:
+        results=RESULTS / "{dataset}" / "results.csv",
+        selection=RESULTS / "{dataset}" / PRIMARY_SELECTION,
+    output:
+        png=RESULTS / "{dataset}" / "dice_vs_params.png",
+        pdf=RESULTS / "{dataset}" / "dice_vs_params.pdf",
+    log:
+        LOGS / "plot_dice_vs_params" / "{dataset}.log",
+    localrule: True
+    conda:
+        "../envs/xtinyunet.yaml"
+    script:
+        "../workflow_scripts/plot_dice_vs_params.py"
+
+
+rule make_table:
+    """One of the paper's tables: Params, FLOPs, then Dice and HD95 per dataset."""
+    input:
+        table_inputs,
+    output:
+        markdown=RESULTS / "tables" / "{table}.md",
+        csv=RESULTS / "tables" / "{table}.csv",
+        latex=RESULTS / "tables" / "{table}.tex",
+    log:
+        LOGS / "make_table" / "{table}.log",
+    localrule: True
+    conda:
+        "../envs/xtinyunet.yaml"
+    params:
+        table=table_config,
+        fold=TRAINING["folds"][0],
+    script:
+        "../workflow_scripts/make_table.py"

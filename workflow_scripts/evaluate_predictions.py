@@ -1,0 +1,30 @@
+from pathlib import Path
+
+from xtinyunet.workflow import log_to
+
+
+def main(snakemake):
+    log_to(snakemake.log[0])
+    from xtinyunet.evaluation import evaluate_model
+    from xtinyunet.io import read_json
+
+    evaluate_model(
+        predictions=snakemake.input.predictions,
+        raw_dataset=Path(snakemake.input.raw).parent,
+        plans=read_json(snakemake.input.plans),
+        plans_file=snakemake.input.plans,
+        configuration=snakemake.wildcards.configuration,
+        per_case_file=snakemake.output.per_case,
+        summary_file=snakemake.output.summary,
+        nnunet_summary_file=snakemake.output.nnunet_summary,
+        model={
+            "config": snakemake.wildcards.configuration,
+            "trainer": snakemake.wildcards.trainer,
+            "fold": int(snakemake.wildcards.fold),
+        },
+    )
+
+
+# nnU-Net's evaluation pool starts processes that import this file again: they must not rerun it.
+if __name__ == "__main__":
+    main(snakemake)

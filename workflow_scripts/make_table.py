@@ -1,0 +1,20 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from xtinyunet.io import atomic_write_text
+from xtinyunet.results import PAPER_MODELS, paper_table_rows, read_results
+from xtinyunet.tables import build_table, to_csv, to_latex, to_markdown
+
+spec = snakemake.params.table
+rows = paper_table_rows(
+    {name: read_results(f) for name, f in zip(spec["datasets"], snakemake.input)},
+    fold=snakemake.params.fold,
+)
+table = build_table(rows, spec["datasets"], models=list(PAPER_MODELS))
+atomic_write_text(snakemake.output.markdown, to_markdown(table))
+atomic_write_text(snakemake.output.csv, to_csv(table))
+atomic_write_text(
+    snakemake.output.latex,
+    to_latex(table, spec.get("caption", spec["name"]), f"tab:{spec['name']}"),
+)

@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from xtinyunet.io import staged_directory
+from xtinyunet.workflow import log_to, use_nnunet_env
+
+
+def main(snakemake):
+    log_to(snakemake.log[0])
+    use_nnunet_env(snakemake.params.env, snakemake.threads, snakemake.params.device)
+    from xtinyunet.training import predict
+
+    images = Path(snakemake.input.raw).parent / "imagesTs"
+    with staged_directory(snakemake.output[0]) as staging:
+        if images.is_dir() and any(images.iterdir()):
+            predict(
+                snakemake.params.model_folder,
+                int(snakemake.wildcards.fold),
+                images,
+                staging,
+                snakemake.params.device,
+            )
+        else:
+            print(f"{images}: no test images, nothing to predict")
+
+
+# nnU-Net's worker pools start processes that import this file again: they must not rerun it.
+if __name__ == "__main__":
+    main(snakemake)

@@ -1,0 +1,23 @@
+from pathlib import Path
+
+from xtinyunet.workflow import log_to, use_nnunet_env
+
+
+def main(snakemake):
+    log_to(snakemake.log[0])
+    use_nnunet_env(snakemake.params.env, snakemake.threads, snakemake.params.device)
+    from xtinyunet.training import train
+
+    train(
+        dataset_id=snakemake.params.id,
+        configuration=snakemake.wildcards.configuration,
+        fold=int(snakemake.wildcards.fold),
+        trainer=snakemake.wildcards.trainer,
+        output_folder=Path(snakemake.output[0]).parent,
+        device=snakemake.params.device,
+    )
+
+
+# nnU-Net's worker pools start processes that import this file again: they must not rerun it.
+if __name__ == "__main__":
+    main(snakemake)
