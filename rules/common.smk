@@ -35,6 +35,8 @@ for dataset in DATASETS.values():
 SCORING = config["scoring"]
 SEEDS = SCORING["seeds"]
 NUM_IMAGES = [str(k) for k in SCORING["num_images"]]
+# Several seeds or Ks: a figure of how the selection moves with them (METHOD.md section 7.2).
+ROBUSTNESS = len(SEEDS) > 1 or len(NUM_IMAGES) > 1
 # The selection that is trained: the first seed's, with the first K.
 PRIMARY_SELECTION = f"selection_seed{SEEDS[0]}_k{NUM_IMAGES[0]}.json"
 
@@ -157,6 +159,27 @@ def trained_model_folder(wildcards):
     )
 
 
+def every_selection(wildcards):
+    return [
+        RESULTS / wildcards.dataset / f"selection_seed{seed}_k{k}.json"
+        for seed in SEEDS
+        for k in NUM_IMAGES
+    ]
+
+
+def paper_model_predictions(wildcards):
+    """Test-set prediction folders of XTinyU-Net and nnU-Net (first fold), by model name."""
+    return {
+        model: RESULTS
+        / wildcards.dataset
+        / "predictions"
+        / f"{trainer}__{configuration}"
+        / f"fold_{TRAINING['folds'][0]}"
+        for model, configuration, trainer in trained_models(wildcards.dataset)
+        if model != "sweep"
+    }
+
+
 def table_inputs(wildcards):
     table = next(t for t in TABLES if t["name"] == wildcards.table)
     return [RESULTS / DATASET_NAMES[name] / "results.csv" for name in table["datasets"]]
@@ -170,7 +193,13 @@ def results_targets():
     per_dataset = [
         RESULTS / dataset / name
         for dataset in DATASETS
-        for name in ("results.csv", "results_per_case.csv", "dice_vs_params.png")
+        for name in (
+            "results.csv",
+            "results_per_case.csv",
+            "dice_vs_params.png",
+            "qualitative.png",
+        )
+        + (("robustness.png",) if ROBUSTNESS else ())
     ]
     tables = [
         RESULTS / "tables" / f"{table['name']}.{ext}"

@@ -22,7 +22,12 @@ rule plot_dice_vs_params:
         results=RESULTS / "{dataset}" / "results.csv",
         selection=RESULTS / "{dataset}" / PRIMARY_SELECTION,
     output:
-        png=RESULTS / "{dataset}" / "dice_vs_params.png",
+        png=report(
+            RESULTS / "{dataset}" / "dice_vs_params.png",
+            caption="../report/dice_vs_params.rst",
+            category="Training",
+            subcategory="{dataset}",
+        ),
         pdf=RESULTS / "{dataset}" / "dice_vs_params.pdf",
     log:
         LOGS / "plot_dice_vs_params" / "{dataset}.log",
@@ -39,7 +44,11 @@ rule make_table:
         table_inputs,
     output:
         markdown=RESULTS / "tables" / "{table}.md",
-        csv=RESULTS / "tables" / "{table}.csv",
+        csv=report(
+            RESULTS / "tables" / "{table}.csv",
+            caption="../report/table.rst",
+            category="Tables",
+        ),
         latex=RESULTS / "tables" / "{table}.tex",
     log:
         LOGS / "make_table" / "{table}.log",
@@ -51,3 +60,46 @@ rule make_table:
         fold=TRAINING["folds"][0],
     script:
         "../workflow_scripts/make_table.py"
+
+
+rule plot_robustness:
+    """Selected width vs seed and K, when the config lists several."""
+    input:
+        every_selection,
+    output:
+        png=report(
+            RESULTS / "{dataset}" / "robustness.png",
+            caption="../report/robustness.rst",
+            category="Selection",
+            subcategory="{dataset}",
+        ),
+        pdf=RESULTS / "{dataset}" / "robustness.pdf",
+    log:
+        LOGS / "plot_robustness" / "{dataset}.log",
+    localrule: True
+    conda:
+        "../envs/xtinyunet.yaml"
+    script:
+        "../workflow_scripts/plot_robustness.py"
+
+
+rule plot_qualitative:
+    """One test case: image, ground truth and each model's prediction."""
+    input:
+        unpack(paper_model_predictions),
+        raw=NNUNET_RAW / "{dataset}" / "dataset.json",
+    output:
+        png=report(
+            RESULTS / "{dataset}" / "qualitative.png",
+            caption="../report/qualitative.rst",
+            category="Training",
+            subcategory="{dataset}",
+        ),
+        pdf=RESULTS / "{dataset}" / "qualitative.pdf",
+    log:
+        LOGS / "plot_qualitative" / "{dataset}.log",
+    localrule: True
+    conda:
+        "../envs/xtinyunet.yaml"
+    script:
+        "../workflow_scripts/plot_qualitative.py"

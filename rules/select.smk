@@ -4,7 +4,12 @@ checkpoint select_knee:
         RESULTS / "{dataset}" / "scores_seed{seed}_k{num_images}.csv",
     output:
         selection=RESULTS / "{dataset}" / "selection_seed{seed}_k{num_images}.json",
-        plot=RESULTS / "{dataset}" / "sensitivity_seed{seed}_k{num_images}.png",
+        plot=report(
+            RESULTS / "{dataset}" / "sensitivity_seed{seed}_k{num_images}.png",
+            caption="../report/sensitivity.rst",
+            category="Selection",
+            subcategory="{dataset}",
+        ),
     log:
         LOGS / "select_knee" / "{dataset}" / "seed{seed}_k{num_images}.log",
     localrule: True

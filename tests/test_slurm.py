@@ -89,7 +89,7 @@ def local_and_slurm_runs(tmp_path_factory):
     return root / "local" / "results", root / "cluster", ours
 
 
-def test_every_scoring_job_was_its_own_slurm_job_with_a_gpu(local_and_slurm_runs):
+def test_every_scoring_and_training_job_was_its_own_slurm_job_with_a_gpu(local_and_slurm_runs):
     _, cluster, jobs = local_and_slurm_runs
     candidates = [c["configuration"] for c in read_json(
         cluster / "results" / DATASET / "candidates.json")]
@@ -99,9 +99,15 @@ def test_every_scoring_job_was_its_own_slurm_job_with_a_gpu(local_and_slurm_runs
                     for job in scoring.values())
     assert scored == sorted(candidates)
     assert all(job["gpus"] == 1 and job["state"] == "COMPLETED" for job in scoring.values())
-    # Planning asked for CPUs only; selection and gathering ran locally, not on the cluster.
+    training = [job for job in jobs.values() if job["comment"].startswith("rule_train_model_")]
+    assert len(training) == 2  # XTinyU-Net and the nnU-Net baseline
+    assert all(job["gpus"] == 1 and job["state"] == "COMPLETED" for job in training)
+    # Gathering, selection and the tables ran locally, not on the cluster.
     rules = {job["comment"].split("_wildcards_")[0] for job in jobs.values()}
-    assert rules == {"rule_convert_dataset", "rule_plan_and_preprocess", "rule_score_candidate"}
+    assert rules == {
+        "rule_convert_dataset", "rule_plan_and_preprocess", "rule_score_candidate",
+        "rule_train_model", "rule_predict_test_set", "rule_evaluate_predictions",
+    }
     completion_log = (
         subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True).stdout
     )

@@ -1,17 +1,21 @@
 """The Snakemake workflow end to end, from nothing to the selection, and its input checks."""
 
+import csv
 import json
 import subprocess
-import sys
 
+import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
 from conftest import BIN, REPO
 from xtinyunet.candidates import candidates_from_plans
 from xtinyunet.io import read_json
 from xtinyunet.scores import TABLE_COLUMNS, read_scores_table
+from xtinyunet.results import read_results
 from xtinyunet.selection import select
+from xtinyunet.sensitivity import build_network, count_parameters
 from xtinyunet.sources import convert
 
 SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
@@ -122,6 +126,66 @@ def test_rerun_does_nothing_and_a_replan_restores_the_candidates(finished_run):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "write_candidates" in said(rerun)
     assert plans_file.read_bytes() == with_candidates
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("dataset", ["Dataset811_GrayUS", "Dataset812_ColourRaw"])
+def test_results_agree_with_an_independent_recomputation(finished_run, dataset):
+    """Params from the network nnU-Net builds, Dice from the prediction files and the labels."""
+    _, results = finished_run
+    rows = {row["model"]: row for row in read_results(results / dataset / "results.csv")}
+    assert set(rows) == {"XTinyU-Net", "nnU-Net"}
+    selection = read_json(results / dataset / "selection_seed369_kall.json")
+    assert rows["XTinyU-Net"]["config"] == selection["config"]
+    assert rows["nnU-Net"]["config"] == "2d"
+    plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
+    raw = results / "nnUNet_raw" / dataset
+    dataset_json = read_json(raw / "dataset.json")
+    for row in rows.values():
+        network = build_network(plans, row["config"], dataset_json, seed=0)
+        assert row["params"] == count_parameters(network)
+        predictions = results / dataset / "predictions" / f"{SHORT_TRAINER}__{row['config']}" / "fold_0"
+        dice = [numpy_dice(predictions / label.name, label)
+                for label in sorted((raw / "labelsTs").glob("*.png"))]
+        assert row["n_cases"] == len(dice) == 2
+        assert row["dice_mean"] == pytest.approx(np.mean(dice), rel=1e-6)
+        assert row["dice_std"] == pytest.approx(np.std(dice), rel=1e-6, abs=1e-9)
+
+
+def numpy_dice(prediction_png, label_png) -> float:
+    """Dice (%) per foreground class present in the reference, averaged over those classes."""
+    prediction = np.asarray(Image.open(prediction_png))
+    reference = np.asarray(Image.open(label_png))
+    scores = []
+    for value in np.unique(reference[reference > 0]):
+        p, r = prediction == value, reference == value
+        scores.append(200.0 * np.logical_and(p, r).sum() / (p.sum() + r.sum()))
+    return float(np.mean(scores))
+
+
+@pytest.mark.e2e
+def test_paper_table_shows_the_selected_model(finished_run):
+    _, results = finished_run
+    table = list(csv.DictReader(open(results / "tables" / "both.csv")))
+    assert [row["Model"] for row in table] == ["XTinyU-Net", "nnU-Net"]
+    selection = read_json(results / "Dataset811_GrayUS" / "selection_seed369_kall.json")
+    assert table[0]["Params (k)"] == f"{selection['params'] / 1000:.2f}"
+    assert set(table[0]) >= {"GrayUS Dice", "GrayUS HD95", "ColourRaw Dice", "ColourRaw HD95"}
+    assert "\\toprule" in (results / "tables" / "both.tex").read_text()
+    for dataset in ("Dataset811_GrayUS", "Dataset812_ColourRaw"):
+        assert (results / dataset / "dice_vs_params.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_unknown_trainer_fails_before_any_job(tmp_path):
+    write_config(tmp_path, {
+        "results_dir": str(tmp_path / "results"),
+        "datasets": [{"id": 1, "name": "A", "source": GRAY}],
+        "training": {"trainers": {"nnunet": "nnUNetTrainer_7epochz"}},
+    })
+    run = snakemake(tmp_path)
+    assert run.returncode != 0
+    assert "training.trainers.nnunet" in said(run) and "nnUNetTrainer_7epochz" in said(run)
+    assert not (tmp_path / "results").exists()
 
 
 def test_unknown_config_key_is_named(tmp_path):

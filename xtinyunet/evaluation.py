@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from pathlib import Path
 
 from xtinyunet.complexity import count_flops
-from xtinyunet.io import atomic_path, atomic_write_json, atomic_write_text, read_json
-from xtinyunet.metrics import METRICS, evaluate_folder, summarize
+from xtinyunet.io import atomic_path, atomic_write_json, read_json, write_csv
+from xtinyunet.metrics import METRICS, evaluate_folder, read_label_map, reader_for, summarize
 from xtinyunet.sensitivity import build_network, count_parameters
 
 log = logging.getLogger(__name__)
@@ -28,15 +26,6 @@ def complexity(plans: dict, configuration: str, dataset_json: dict) -> dict:
         "params": count_parameters(network),
         "flops": count_flops(network, (1, channels, *config.patch_size)),
     }
-
-
-def write_rows(path, rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    columns = list(rows[0]) if rows else ["case"]
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
 
 
 def evaluate_model(
@@ -59,11 +48,11 @@ def evaluate_model(
         message = f"{labels}: no test labels, so no metrics; predictions are in {predictions}"
         log.warning(message)
         summary.update(metrics_available=False, message=message, n_cases=0)
-        write_rows(per_case_file, [])
+        write_csv(per_case_file, [])
         atomic_write_json(nnunet_summary_file, {"metrics_available": False, "message": message})
     else:
         rows = evaluate_folder(predictions, labels, dataset_json)
-        write_rows(per_case_file, rows)
+        write_csv(per_case_file, rows)
         means = summarize([{m: row[m] for m in METRICS} for row in rows])
         summary.update(metrics_available=True, **means)
         with atomic_path(nnunet_summary_file) as tmp:
@@ -73,3 +62,33 @@ def evaluate_model(
             )
     atomic_write_json(summary_file, summary)
     return summary
+
+
+def qualitative_case(raw_dataset, prediction_dirs: dict[str, Path]):
+    """The first test case (sorted by name) as (case, image (C, H, W), reference (H, W),
+    {model: prediction (H, W)}); 3D data show their centre slice."""
+    from nnunetv2.utilities.utils import create_lists_from_splitted_dataset_folder
+
+    raw_dataset = Path(raw_dataset)
+    dataset_json = read_json(raw_dataset / "dataset.json")
+    ending = dataset_json["file_ending"]
+    labels = sorted((raw_dataset / "labelsTs").glob(f"*{ending}"))
+    if not labels:
+        raise FileNotFoundError(f"{raw_dataset / 'labelsTs'}: no test labels to show")
+    case = labels[0].name[: -len(ending)]
+    # nnU-Net's own lookup of a case's channel files (one RGB file counts as three channels).
+    (channels,) = create_lists_from_splitted_dataset_folder(
+        str(raw_dataset / "imagesTs"), ending, identifiers=[case]
+    )
+    image = reader_for(dataset_json, Path(channels[0])).read_images(channels)[0]  # (C, Z, Y, X)
+    image = image[:, image.shape[1] // 2]
+
+    def centre(label_map):
+        return label_map if label_map.ndim == 2 else label_map[label_map.shape[0] // 2]
+
+    reference = centre(read_label_map(labels[0], dataset_json)[0])
+    predictions = {
+        model: centre(read_label_map(Path(folder) / labels[0].name, dataset_json)[0])
+        for model, folder in prediction_dirs.items()
+    }
+    return case, image, reference, predictions

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from xtinyunet.io import atomic_path
 
 
@@ -59,6 +61,56 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
     handles, labels = ax.get_legend_handles_labels()
     more_handles, more_labels = twin.get_legend_handles_labels()
     ax.legend(handles + more_handles, labels + more_labels, loc="lower right", fontsize=7)
+    fig.tight_layout()
+    save(fig, paths)
+    plt.close(fig)
+
+
+def plot_selection_robustness(selections: list[dict], title: str, paths) -> None:
+    """Selected width vs initialization seed, one line per number of sample images K
+    (METHOD.md section 7.2)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    seeds = sorted({s["seed"] for s in selections})
+    for k in sorted({s["n_images"] for s in selections}):
+        chosen = {s["seed"]: s["cap"] for s in selections if s["n_images"] == k}
+        ax.plot([seeds.index(seed) for seed in sorted(chosen)],
+                [chosen[seed] for seed in sorted(chosen)], "o-", label=f"K = {k}")
+    ax.set_xticks(range(len(seeds)), [str(seed) for seed in seeds])
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("initialization seed")
+    ax.set_ylabel("selected width cap")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save(fig, paths)
+    plt.close(fig)
+
+
+def _display(image: np.ndarray) -> np.ndarray:
+    """(C, H, W) -> something imshow shows: RGB for three channels, else the first channel."""
+    if image.shape[0] == 3:
+        rgb = np.moveaxis(image, 0, -1).astype(float)
+        return (rgb - rgb.min()) / max(float(np.ptp(rgb)), 1e-8)
+    return image[0]
+
+
+def plot_qualitative(image: np.ndarray, reference: np.ndarray, predictions: dict[str, np.ndarray],
+                     title: str, paths) -> None:
+    """One test case: the image, its ground truth, then each model's prediction overlaid
+    (METHOD.md section 7.3). `image` is (C, H, W); label maps are (H, W)."""
+    plt = _pyplot()
+    panels = {"image": None, "ground truth": reference, **predictions}
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.8))
+    shown = _display(image)
+    top = max(1, int(reference.max()), *(int(p.max()) for p in predictions.values()))
+    for ax, (name, labels) in zip(axes, panels.items()):
+        ax.imshow(shown, cmap="gray")
+        if labels is not None:
+            ax.imshow(np.ma.masked_equal(labels, 0), cmap="autumn", alpha=0.5, vmin=1, vmax=top)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     save(fig, paths)
     plt.close(fig)

@@ -104,7 +104,7 @@ def summarize(per_case: list[dict[str, float]]) -> dict[str, float]:
     return summary
 
 
-def _reader(dataset_json: dict, example_file: Path):
+def reader_for(dataset_json: dict, example_file: Path):
     io_class = determine_reader_writer_from_dataset_json(
         dataset_json, str(example_file), verbose=False
     )
@@ -128,7 +128,7 @@ def read_label_map(path, dataset_json: dict) -> tuple[np.ndarray, tuple[float, .
     single slice is therefore returned as 2D ``(H, W)`` with its in-plane spacing ``(y, x)``,
     which is ``(1.0, 1.0)`` pixels for PNG and friends; otherwise ``(Z, Y, X)`` with ``(z, y, x)``.
     """
-    return _read_with(_reader(dataset_json, Path(path)), path)
+    return _read_with(reader_for(dataset_json, Path(path)), path)
 
 
 def foreground_labels(dataset_json: dict) -> list[int]:
@@ -152,7 +152,7 @@ def evaluate_folder(prediction_dir, reference_dir, dataset_json: dict) -> list[d
     references = sorted(p for p in Path(reference_dir).iterdir() if p.name.endswith(ending))
     if not references:
         return []
-    reader = _reader(dataset_json, references[0])
+    reader = reader_for(dataset_json, references[0])
     rows = []
     for ref_file in references:
         pred_file = Path(prediction_dir) / ref_file.name

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-
-from xtinyunet.evaluation import write_rows
-from xtinyunet.io import read_json
+from xtinyunet.io import read_csv, read_json, write_csv
 from xtinyunet.metrics import METRICS
 
 RESULT_COLUMNS = (
@@ -29,29 +26,20 @@ def gather_results(models: list[dict], summary_files, per_case_files, results_fi
         for name in names:
             rows.append({column: summary.get(column, "") for column in RESULT_COLUMNS}
                         | {"model": name})
-            with open(cases_file, newline="") as handle:
-                for case in csv.DictReader(handle):
-                    per_case.append({"model": name, "config": summary["config"],
-                                     "trainer": summary["trainer"], "fold": summary["fold"],
-                                     **case})
-    write_rows(results_file, rows)
-    write_rows(per_case_file, per_case)
+            per_case += [{"model": name, "config": summary["config"],
+                          "trainer": summary["trainer"], "fold": summary["fold"], **case}
+                         for case in read_csv(cases_file)]
+    write_csv(results_file, rows, RESULT_COLUMNS)
+    write_csv(per_case_file, per_case)
     return rows
 
 
 def read_results(path) -> list[dict]:
     """Rows of a results table with numbers parsed; a malformed table is an error naming it."""
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in RESULT_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: missing columns {', '.join(missing)}")
-        rows = []
-        for row in reader:
-            parsed = dict(row)
-            for column in RESULT_COLUMNS[3:]:
-                parsed[column] = float(row[column]) if row[column] not in ("", "nan") else float("nan")
-            rows.append(parsed)
+    rows = read_csv(path, RESULT_COLUMNS)
+    for row in rows:
+        for column in RESULT_COLUMNS[3:]:
+            row[column] = float(row[column]) if row[column] not in ("", "nan") else float("nan")
     return rows
 
 

@@ -11,12 +11,13 @@ import logging
 import re
 from pathlib import Path
 
-from xtinyunet.trainers.xtinyunet_short_trainers import SHORT_TRAINER
-
 log = logging.getLogger(__name__)
 
 PLANS = "nnUNetPlans"
+# The folder given to nnU-Net as nnUNet_extTrainer: it imports every module in it.
 TRAINERS_FOLDER = Path(__file__).parent / "trainers"
+# nnUNetTrainerShort_<epochs>ep_<iterations>it, made by trainers/xtinyunet_short_trainers.py.
+SHORT_TRAINER = re.compile(r"nnUNetTrainerShort_([1-9]\d*)ep_([1-9]\d*)it")
 
 
 def model_folder_name(trainer: str, configuration: str) -> str:

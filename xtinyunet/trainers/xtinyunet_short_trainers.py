@@ -10,16 +10,10 @@ so a results folder tells exactly how its model was trained.
 
 from __future__ import annotations
 
-import re
-
 import torch
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
-SHORT_TRAINER = re.compile(r"nnUNetTrainerShort_(\d+)ep_(\d+)it")
-
-
-def short_trainer_name(epochs: int, iterations: int) -> str:
-    return f"nnUNetTrainerShort_{epochs}ep_{iterations}it"
+from xtinyunet.training import SHORT_TRAINER
 
 
 def _short_trainer(name: str, epochs: int, iterations: int) -> type:
@@ -43,7 +37,7 @@ def _short_trainer(name: str, epochs: int, iterations: int) -> type:
 
 def __getattr__(name: str) -> type:
     match = SHORT_TRAINER.fullmatch(name)
-    if match is None or int(match[1]) < 1 or int(match[2]) < 1:
+    if match is None:
         raise AttributeError(name)
     trainer = _short_trainer(name, int(match[1]), int(match[2]))
     globals()[name] = trainer
