@@ -5,7 +5,7 @@ INSTALLED := $(VENV)/.installed
 CORES ?= 2
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test lint dry-run benchmark clean
+.PHONY: demo test lint dry-run report benchmark clean
 
 # pyproject.toml pins torch and torchvision exactly, so nnunetv2's chain cannot swap them.
 $(INSTALLED): pyproject.toml
@@ -25,6 +25,10 @@ lint: $(INSTALLED)
 
 dry-run: $(INSTALLED)
 	snakemake -n
+
+# HTML report of a finished run: tables and figures with captions (report/*.rst).
+report: $(INSTALLED)
+	snakemake --report report.html
 
 benchmark: $(INSTALLED)
 	python benchmarks/scoring_speed.py

@@ -16,6 +16,7 @@ include: "rules/score.smk"
 include: "rules/select.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
+include: "rules/provenance.smk"
 
 
 rule all:

@@ -210,10 +210,11 @@ def results_targets():
 
 
 def selection_targets():
-    return [
+    runs = [
         RESULTS / dataset / f"{kind}_seed{seed}_k{k}.{ext}"
         for dataset in DATASETS
         for seed in SEEDS
         for k in NUM_IMAGES
         for kind, ext in (("selection", "json"), ("sensitivity", "png"))
     ]
+    return runs + [RESULTS / dataset / "manifest.json" for dataset in DATASETS]

@@ -1,7 +1,8 @@
 rule gather_results:
     """Results table (one row per model and fold) and per-case metrics of one dataset."""
     input:
-        evaluation_summaries,
+        summaries=evaluation_summaries,
+        manifest=RESULTS / "{dataset}" / "manifest.json",
     output:
         results=RESULTS / "{dataset}" / "results.csv",
         per_case=RESULTS / "{dataset}" / "results_per_case.csv",

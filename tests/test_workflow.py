@@ -10,9 +10,11 @@ import yaml
 from PIL import Image
 
 from conftest import BIN, REPO
+from xtinyunet.audit import main as audit_main
 from xtinyunet.candidates import candidates_from_plans
 from xtinyunet.io import read_json
 from xtinyunet.scores import TABLE_COLUMNS, read_scores_table
+from xtinyunet.provenance import config_sha256, file_sha256, folder_digest
 from xtinyunet.results import read_results
 from xtinyunet.selection import select
 from xtinyunet.sensitivity import build_network, count_parameters
@@ -222,3 +224,63 @@ def test_dataset_without_usable_source_fails_before_any_job(tmp_path):
     assert run.returncode != 0
     assert f"Dataset005_Gone: source.path {missing}: no such folder" in said(run)
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.e2e
+def test_manifest_records_code_versions_config_and_data(finished_run):
+    _, results = finished_run
+    manifest = read_json(results / "Dataset812_ColourRaw" / "manifest.json")
+    assert {"commit", "dirty"} <= manifest["git"].keys()
+    assert {"python", "torch", "nnunetv2", "snakemake", "monai",
+            "snakemake-executor-plugin-slurm"} <= manifest["versions"].keys()
+    assert manifest["config"]["scoring"]["seeds"] == manifest["seeds"]["scoring"] == [369]
+    assert manifest["config_sha256"] == config_sha256(manifest["config"])
+    raw = results / "nnUNet_raw" / "Dataset812_ColourRaw"
+    assert manifest["raw_dataset"] == folder_digest(raw)
+    assert "imagesTr/ColourRaw_tr0000_0000.png" in manifest["raw_dataset"]["files"]
+    assert manifest["plans_sha256"] == file_sha256(
+        results / "nnUNet_preprocessed" / "Dataset812_ColourRaw" / "nnUNetPlans.json")
+    rows = read_results(results / "Dataset812_ColourRaw" / "results.csv")
+    assert {row["manifest"] for row in rows} == {
+        str(results / "Dataset812_ColourRaw" / "manifest.json")}
+
+
+@pytest.mark.e2e
+def test_audit_passes_then_fails_on_a_tampered_score_and_prediction(finished_run):
+    """Last in this module: it alters stored results (and restores them)."""
+    _, results = finished_run
+    assert audit_main([str(results)]) == 0
+    dataset = results / "Dataset811_GrayUS"
+    table = dataset / "scores_seed369_kall.csv"
+    prediction = next((dataset / "predictions").glob("*__2d/fold_0/*.png"))
+    originals = {path: path.read_bytes() for path in (table, prediction)}
+    try:
+        lines = table.read_text().splitlines()
+        fields = lines[3].split(",")
+        fields[3] = str(float(fields[3]) * 1.01)  # sensitivity of one candidate
+        table.write_text("\n".join(lines[:3] + [",".join(fields)] + lines[4:]) + "\n")
+        assert audit_main([str(results)]) == 1
+        table.write_bytes(originals[table])
+
+        labels = np.asarray(Image.open(prediction))
+        Image.fromarray((1 - np.clip(labels, 0, 1)).astype(np.uint8)).save(prediction)
+        assert audit_main([str(results)]) == 1
+    finally:
+        for path, content in originals.items():
+            path.write_bytes(content)
+    assert audit_main([str(results)]) == 0
+
+
+@pytest.mark.e2e
+def test_a_second_run_from_scratch_gives_identical_scores_and_selection(finished_run, tmp_path):
+    workdir, results = finished_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["results_dir"] = str(tmp_path / "results")
+    config["datasets"] = config["datasets"][:1]
+    write_config(tmp_path, config)
+    run = snakemake(tmp_path, "selection")  # the training-free stage only
+    assert run.returncode == 0, said(run)[-3000:]
+    for name in ("scores_seed369_kall.csv", "selection_seed369_kall.json"):
+        again = tmp_path / "results" / "Dataset811_GrayUS" / name
+        assert again.read_bytes() == (results / "Dataset811_GrayUS" / name).read_bytes()
+    assert not (tmp_path / "results" / "nnUNet_results").exists()  # nothing was trained

@@ -12,7 +12,13 @@ rows = paper_table_rows(
     fold=snakemake.params.fold,
 )
 table = build_table(rows, spec["datasets"], models=list(PAPER_MODELS))
-atomic_write_text(snakemake.output.markdown, to_markdown(table))
+provenance = sorted({(row["dataset"], row["manifest"]) for row in rows})
+atomic_write_text(
+    snakemake.output.markdown,
+    to_markdown(table)
+    + "".join(f"\n{name}: provenance in {manifest}" for name, manifest in provenance)
+    + "\n",
+)
 atomic_write_text(snakemake.output.csv, to_csv(table))
 atomic_write_text(
     snakemake.output.latex,

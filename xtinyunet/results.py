@@ -5,18 +5,21 @@ from __future__ import annotations
 from xtinyunet.io import read_csv, read_json, write_csv
 from xtinyunet.metrics import METRICS
 
-RESULT_COLUMNS = (
-    "model", "config", "trainer", "fold", "params", "flops",
+NUMERIC_COLUMNS = (
+    "fold", "params", "flops",
     *(f"{metric}_{stat}" for metric in METRICS for stat in ("mean", "std")),
     "n_cases",
 )
+RESULT_COLUMNS = ("model", "config", "trainer", *NUMERIC_COLUMNS, "manifest")
 
 
-def gather_results(models: list[dict], summary_files, per_case_files, results_file, per_case_file):
+def gather_results(models: list[dict], summary_files, per_case_files, results_file, per_case_file,
+                   manifest):
     """One row per (model, fold) into `results_file`, one row per test case into `per_case_file`.
 
-    `models` gives the display name of each (configuration, trainer); a model trained once but
-    listed twice (the selected width is also in the sweep) appears under both names.
+    Every row names the provenance `manifest` of the run. `models` gives the display name of
+    each (configuration, trainer); a model trained once but listed twice (the selected width is
+    also in the sweep) appears under both names.
     """
     rows, per_case = [], []
     for summary_file, cases_file in zip(summary_files, per_case_files):
@@ -25,7 +28,7 @@ def gather_results(models: list[dict], summary_files, per_case_files, results_fi
                  if (m["configuration"], m["trainer"]) == (summary["config"], summary["trainer"])]
         for name in names:
             rows.append({column: summary.get(column, "") for column in RESULT_COLUMNS}
-                        | {"model": name})
+                        | {"model": name, "manifest": str(manifest)})
             per_case += [{"model": name, "config": summary["config"],
                           "trainer": summary["trainer"], "fold": summary["fold"], **case}
                          for case in read_csv(cases_file)]
@@ -38,7 +41,7 @@ def read_results(path) -> list[dict]:
     """Rows of a results table with numbers parsed; a malformed table is an error naming it."""
     rows = read_csv(path, RESULT_COLUMNS)
     for row in rows:
-        for column in RESULT_COLUMNS[3:]:
+        for column in NUMERIC_COLUMNS:
             row[column] = float(row[column]) if row[column] not in ("", "nan") else float("nan")
     return rows
 

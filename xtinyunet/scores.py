@@ -8,16 +8,9 @@ from xtinyunet.candidates import cap_of
 from xtinyunet.io import atomic_write_json, read_csv, read_json, write_csv
 from xtinyunet.sensitivity import Score
 
-TABLE_COLUMNS = (
-    "config",
-    "cap",
-    "params",
-    "sensitivity",
-    "seed",
-    "n_images",
-    "n_finite",
-    "seconds_score",
-)
+# Nothing machine-dependent (timings, hardware) goes into the table: the same config must give a
+# byte-identical table. The score records keep those.
+TABLE_COLUMNS = ("config", "cap", "params", "sensitivity", "seed", "n_images", "n_finite")
 
 
 def write_score_record(path, score: Score, seed: int, settings: dict) -> None:

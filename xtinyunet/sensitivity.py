@@ -7,6 +7,7 @@ per candidate, interpreter start-up is a large share of the scoring stage.
 from __future__ import annotations
 
 import logging
+import platform
 import random
 import time
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Score:
     n_images: int
     n_finite: int
     identifiers: list[str]
+    device_name: str
     seconds_load: float
     seconds_build: float
     seconds_score: float
@@ -55,6 +57,13 @@ def resolve_device(name: str) -> torch.device:
     if name not in ("cpu", "cuda"):
         raise ValueError(f"scoring.device must be 'cpu' or 'cuda', got {name!r}")
     return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    """The hardware a score was computed on, for the record (GPU model or CPU)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
 
 
 def choose_cases(identifiers: list[str], num_images: int | None, seed: int) -> list[str]:
@@ -205,6 +214,7 @@ def score_candidate(
         n_images=len(sample.identifiers),
         n_finite=int(finite.size),
         identifiers=sample.identifiers,
+        device_name=device_name(target),
         seconds_load=loaded - started,
         seconds_build=built - loaded,
         seconds_score=scored - built,

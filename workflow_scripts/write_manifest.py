@@ -1,0 +1,16 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from xtinyunet.io import read_json
+from xtinyunet.provenance import write_manifest
+
+write_manifest(
+    snakemake.output[0],
+    repo=snakemake.params.repo,
+    config=snakemake.params.config,
+    dataset=snakemake.wildcards.dataset,
+    raw_digest=read_json(snakemake.input.raw_digest),
+    plans_file=snakemake.input.plans,
+    device=snakemake.params.device,
+)
