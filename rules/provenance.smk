@@ -19,6 +19,8 @@ rule write_manifest:
     input:
         raw_digest=RESULTS / "{dataset}" / "provenance" / "raw_dataset_digest.json",
         plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
+        # The plans are hashed once they hold the candidates.
+        candidates=RESULTS / "{dataset}" / "candidates.json",
     output:
         RESULTS / "{dataset}" / "manifest.json",
     log:

@@ -19,7 +19,7 @@ from xtinyunet.scores import read_scores_table
 SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
 GRAY = {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 11}
 DATASET = "Dataset821_SlurmUS"
-TIMEOUT_S = 1200
+TIMEOUT_S = 2400
 
 
 def slurm_is_up() -> bool:

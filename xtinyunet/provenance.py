@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -29,11 +30,13 @@ def file_sha256(path) -> str:
 def folder_digest(folder) -> dict:
     """Every file below `folder` (links followed) with its SHA-256, and one hash over the list."""
     folder = Path(folder)
-    files = {
-        str(path.relative_to(folder)): file_sha256(path)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+    files = {}
+    # os.walk, not Path.rglob: the image folders of an nnunet_raw source are links.
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(root) / name
+            files[str(path.relative_to(folder))] = file_sha256(path)
     listing = json.dumps(files, sort_keys=True).encode()
     return {"sha256": hashlib.sha256(listing).hexdigest(), "files": files}
 
