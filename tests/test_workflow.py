@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import subprocess
 
 import numpy as np
@@ -224,6 +225,25 @@ def test_dataset_without_usable_source_fails_before_any_job(tmp_path):
     assert run.returncode != 0
     assert f"Dataset005_Gone: source.path {missing}: no such folder" in said(run)
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.e2e
+def test_a_new_seed_scores_again_but_does_not_preprocess_or_train(finished_run, tmp_path):
+    workdir, _ = finished_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["scoring"]["seeds"] = [369, 7]
+    changed = tmp_path / "config_new_seed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    dry = snakemake(workdir, "-n", "--configfile", changed)
+    assert dry.returncode == 0, said(dry)[-3000:]
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", said(dry), re.MULTILINE))
+    assert int(stats["score_candidate"]) == len(read_json(
+        workdir / "results" / "Dataset811_GrayUS" / "candidates.json")) + len(read_json(
+        workdir / "results" / "Dataset812_ColourRaw" / "candidates.json"))
+    for rule in ("convert_dataset", "plan_and_preprocess", "train_model", "predict_test_set"):
+        assert rule not in stats, f"{rule} would rerun for a new scoring seed"
+    assert "seed=369" not in "".join(
+        block for block in said(dry).split("\n\n") if "rule score_candidate" in block)
 
 
 @pytest.mark.e2e
