@@ -108,11 +108,12 @@ def test_every_scoring_and_training_job_was_its_own_slurm_job_with_a_gpu(local_a
     training = [job for job in jobs.values() if job["comment"].startswith("rule_train_model_")]
     assert len(training) == 2  # XTinyU-Net and the nnU-Net baseline
     assert all(job["gpus"] == 1 and job["state"] == "COMPLETED" for job in training)
-    # Gathering, selection and the tables ran locally, not on the cluster.
+    # Gathering, selection, the manifest and the tables ran locally, not on the cluster.
     rules = {job["comment"].split("_wildcards_")[0] for job in jobs.values()}
     assert rules == {
         "rule_convert_dataset", "rule_plan_and_preprocess", "rule_score_candidate",
         "rule_train_model", "rule_predict_test_set", "rule_evaluate_predictions",
+        "rule_digest_raw_dataset",
     }
     completion_log = (
         subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True).stdout
