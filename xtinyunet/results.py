@@ -22,7 +22,9 @@ def gather_results(models: list[dict], summary_files, per_case_files, results_fi
     also in the sweep) appears under both names.
     """
     rows, per_case = [], []
-    for summary_file, cases_file in zip(summary_files, per_case_files):
+    # The selected width is also a sweep member: its files come twice, its rows once per name.
+    for summary_file, cases_file in dict.fromkeys(zip(map(str, summary_files),
+                                                      map(str, per_case_files))):
         summary = read_json(summary_file)
         names = [m["model"] for m in models
                  if (m["configuration"], m["trainer"]) == (summary["config"], summary["trainer"])]
