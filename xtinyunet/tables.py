@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 MISSING = "–"  # en dash: the model was not run on that dataset
 
 
+UNDEFINED = "n/a"  # e.g. HD95 when a model predicted nothing on any test case
+
+
 def _mean_std(mean: float, std: float) -> str:
+    if math.isnan(mean):
+        return UNDEFINED
     return f"{mean:.2f} ± {std:.2f}"
 
 
