@@ -2,11 +2,16 @@
 
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import torch
 
-from conftest import TINY_DATASET
+from conftest import TINY_DATASET, nnunet_env
 from xtinyunet.evaluation import evaluate_model
 from xtinyunet.io import read_json
 from xtinyunet.sources import convert
@@ -31,7 +36,6 @@ def test_short_trainer_is_an_nnunet_trainer_with_the_named_schedule(
     planned_dataset, plans, dataset_json, tmp_path, monkeypatch
 ):
     from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
-    import torch
 
     trainer_class = getattr(short, "nnUNetTrainerShort_3ep_7it")
     assert issubclass(trainer_class, nnUNetTrainer)
@@ -78,15 +82,6 @@ train({id}, "2d_xtiny4", 0, "nnUNetTrainerShort_6ep_4it", sys.argv[1], "cpu")
 
 def test_killed_training_continues_from_its_checkpoint(planned_dataset, tmp_path):
     """SIGKILL a training once nnU-Net has checkpointed an epoch; the rerun continues from it."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    import torch
-
-    from conftest import nnunet_env
 
     root = planned_dataset.parent.parent
     env = {**nnunet_env(root), "nnUNet_results": str(tmp_path), "nnUNet_n_proc_DA": "0",
@@ -114,8 +109,6 @@ def test_killed_training_continues_from_its_checkpoint(planned_dataset, tmp_path
 
 
 def _epoch(checkpoint) -> int:
-    import torch
-
     try:
         return torch.load(checkpoint, weights_only=False)["current_epoch"]
     except Exception:  # caught mid-write by the poll: not yet a checkpoint
