@@ -53,7 +53,7 @@ def test_short_trainer_is_an_nnunet_trainer_with_the_named_schedule(
         getattr(short, "nnUNetTrainerLong")
 
 
-def test_test_set_without_labels_marks_metrics_unavailable(planned_dataset, plans, tmp_path):
+def test_test_set_without_labels_marks_metrics_unavailable(planned_dataset, tmp_path):
     raw = tmp_path / "raw"
     convert(TINY_DATASET, raw)
     shutil.rmtree(raw / "labelsTs")
@@ -61,7 +61,7 @@ def test_test_set_without_labels_marks_metrics_unavailable(planned_dataset, plan
     shutil.copytree(raw / "labelsTr", predictions)  # stands in for a model's output files
     outputs = {name: tmp_path / f"{name}.json" for name in ("summary", "nnunet")}
     summary = evaluate_model(
-        predictions, raw, plans, planned_dataset / "nnUNetPlans.json", "2d_xtiny8",
+        predictions, raw, planned_dataset / "nnUNetPlans.json", "2d_xtiny8",
         tmp_path / "cases.csv", outputs["summary"], outputs["nnunet"],
         {"config": "2d_xtiny8", "trainer": "t", "fold": 0},
     )

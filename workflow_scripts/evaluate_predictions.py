@@ -6,12 +6,10 @@ from xtinyunet.workflow import log_to
 def main(snakemake):
     log_to(snakemake.log[0])
     from xtinyunet.evaluation import evaluate_model
-    from xtinyunet.io import read_json
 
     evaluate_model(
         predictions=snakemake.input.predictions,
         raw_dataset=Path(snakemake.input.raw).parent,
-        plans=read_json(snakemake.input.plans),
         plans_file=snakemake.input.plans,
         configuration=snakemake.wildcards.configuration,
         per_case_file=snakemake.output.per_case,

@@ -2,11 +2,12 @@ from xtinyunet.workflow import log_to
 
 log_to(snakemake.log[0])
 
+from xtinyunet.io import atomic_write_json
 from xtinyunet.scores import read_scores_table
-from xtinyunet.selection import plot_sensitivity_differences, select, write_selection
+from xtinyunet.selection import plot_sensitivity_differences, select
 
 selection = select(read_scores_table(snakemake.input[0]), snakemake.params.method)
-write_selection(snakemake.output.selection, selection)
+atomic_write_json(snakemake.output.selection, selection)
 plot_sensitivity_differences(
     selection,
     snakemake.output.plot,

@@ -29,7 +29,7 @@ def complexity(plans: dict, configuration: str, dataset_json: dict) -> dict:
 
 
 def evaluate_model(
-    predictions, raw_dataset, plans: dict, plans_file, configuration: str,
+    predictions, raw_dataset, plans_file, configuration: str,
     per_case_file, summary_file, nnunet_summary_file, model: dict,
 ) -> dict:
     """Write per-case metrics, the summary (with complexity) and nnU-Net's own summary.json.
@@ -42,7 +42,7 @@ def evaluate_model(
     dataset_json_file = raw_dataset / "dataset.json"
     dataset_json = read_json(dataset_json_file)
     labels = raw_dataset / "labelsTs"
-    summary = {**model, **complexity(plans, configuration, dataset_json)}
+    summary = {**model, **complexity(read_json(plans_file), configuration, dataset_json)}
     ending = dataset_json["file_ending"]
     if not labels.is_dir() or not any(labels.glob(f"*{ending}")):
         message = f"{labels}: no test labels, so no metrics; predictions are in {predictions}"

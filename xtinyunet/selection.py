@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xtinyunet.io import atomic_path, atomic_write_json
+from xtinyunet.io import atomic_path
 from xtinyunet.knee import KNEE_METHODS
 
 
@@ -34,10 +34,6 @@ def select(rows: list[dict], method: str = "total_variation") -> dict:
         "differences": knee.differences,
         "split_scores": {str(k): score for k, score in knee.split_scores.items()},
     }
-
-
-def write_selection(path, selection: dict) -> None:
-    atomic_write_json(path, selection)
 
 
 def plot_sensitivity_differences(selection: dict, path, title: str) -> None:
