@@ -53,7 +53,8 @@ def write_csv(path, rows: list[dict], columns=None) -> None:
 
 def read_csv(path, required_columns=()) -> list[dict]:
     """The rows of a CSV file; a missing column is an error naming the file."""
-    with open(path, newline="") as handle:
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in required_columns if c not in (reader.fieldnames or [])]
         if missing:

@@ -1,7 +1,9 @@
 """Dataset sources: how each configured dataset becomes an nnU-Net raw folder.
 
-`check_source` runs when the workflow is parsed, so a dataset without a usable source fails
-before any job runs; `convert` runs in the conversion job and publishes the folder atomically.
+`check_source` runs when the workflow is parsed, so a dataset whose source is missing fails
+before any job runs; `convert` runs in the conversion job, reads and checks every case and
+publishes the folder atomically. Converting sources list their cases in their own module (one
+per download layout) and share the writer in raw_dataset.py.
 """
 
 from __future__ import annotations
@@ -9,10 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from xtinyunet.io import staged_directory
+from xtinyunet.sources import acdc, brats2021, busbra, echonet, fives, folder, isic2018
 from xtinyunet.sources.nnunet_raw import check_nnunet_raw_folder, link_nnunet_raw_folder
+from xtinyunet.sources.raw_dataset import write_raw_dataset
 from xtinyunet.sources.synthetic import SyntheticParams, write_synthetic_dataset
 
-SOURCE_TYPES = ("synthetic", "nnunet_raw")
+CONVERTERS = {
+    "folder": folder,
+    "isic2018": isic2018,
+    "busbra": busbra,
+    "echonet_dynamic": echonet,
+    "fives": fives,
+    "brats2021": brats2021,
+    "acdc": acdc,
+}
+SOURCE_TYPES = ("synthetic", "nnunet_raw", *CONVERTERS)
 
 
 def dataset_folder_name(dataset: dict) -> str:
@@ -34,19 +47,27 @@ def check_source(dataset: dict) -> None:
         if not source.get("path"):
             raise ValueError(f"dataset {name}: source.path is required for type nnunet_raw")
         check_nnunet_raw_folder(Path(source["path"]), name)
+    elif kind in CONVERTERS:
+        if "path" in source and not Path(source["path"]).is_dir():
+            raise ValueError(f"dataset {name}: source.path {source['path']}: no such folder")
+        CONVERTERS[kind].check(source, f"dataset {name}")
     else:
         raise ValueError(
             f"dataset {name}: source.type must be one of {', '.join(SOURCE_TYPES)}, got {kind!r}"
         )
 
 
-def convert(dataset: dict, out_dir) -> None:
+def convert(dataset: dict, out_dir, workers: int = 1) -> None:
     """Produce the nnU-Net raw folder `out_dir`; it appears only once complete."""
     out_dir = Path(out_dir)
     check_source(dataset)
     source = dataset["source"]
     if source["type"] == "nnunet_raw":
         link_nnunet_raw_folder(Path(source["path"]), out_dir)
-        return
-    with staged_directory(out_dir) as staging:
-        write_synthetic_dataset(staging, SyntheticParams.from_config(source), dataset["name"])
+    elif source["type"] == "synthetic":
+        with staged_directory(out_dir) as staging:
+            write_synthetic_dataset(staging, SyntheticParams.from_config(source), dataset["name"])
+    else:
+        where = f"dataset {dataset_folder_name(dataset)}"
+        description = CONVERTERS[source["type"]].describe(source, dataset["name"], where)
+        write_raw_dataset(description, out_dir, workers)

@@ -77,8 +77,11 @@ def synthesize_case(rng: np.random.Generator, params: SyntheticParams):
     """One (image, label) pair: image float in [0, 1], shape (H, W) or (H, W, 3)."""
     size = params.image_size
     depth = np.linspace(0, 1, size)[:, None]
-    tissue = 0.55 + 0.12 * _smooth_noise(rng, size, size / 10) + 0.08 * np.sin(
-        2 * np.pi * (depth * rng.uniform(2, 5) + 0.1 * _smooth_noise(rng, size, size / 6))
+    tissue = (
+        0.55
+        + 0.12 * _smooth_noise(rng, size, size / 10)
+        + 0.08
+        * np.sin(2 * np.pi * (depth * rng.uniform(2, 5) + 0.1 * _smooth_noise(rng, size, size / 6)))
     )
     tissue *= 1.0 - 0.35 * depth  # depth attenuation
     label = np.zeros((size, size), dtype=np.uint8)

@@ -1,0 +1,183 @@
+"""Reading and writing the images and masks of a dataset conversion.
+
+Two families, as nnU-Net's readers split them: natural 2D images (PNG, JPEG, TIFF, BMP), read
+with Pillow and written as PNG for NaturalImage2DIO; and medical images (NIfTI, MHA, NRRD), read
+with SimpleITK and written as NIfTI with their geometry. Every reading error names the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+NATURAL_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+MEDICAL_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd")
+# What nnU-Net's dataset.json says for each family: the written files' ending and reader.
+FILE_ENDING = {"natural": ".png", "medical": ".nii.gz"}
+READER = {"natural": "NaturalImage2DIO", "medical": "SimpleITKIO"}
+
+
+def family(path: Path) -> str:
+    """'natural' or 'medical', from the file name; ValueError naming the file otherwise."""
+    name = path.name.lower()
+    if name.endswith(NATURAL_SUFFIXES):
+        return "natural"
+    if name.endswith(MEDICAL_SUFFIXES):
+        return "medical"
+    supported = ", ".join(NATURAL_SUFFIXES + MEDICAL_SUFFIXES)
+    raise ValueError(f"{path}: unsupported image format (supported: {supported})")
+
+
+def strip_suffix(name: str) -> str:
+    """The file name without its image suffix (.nii.gz counts as one)."""
+    lower = name.lower()
+    for suffix in MEDICAL_SUFFIXES + NATURAL_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+@dataclass
+class Picture:
+    """Pixels, channels first for images ((C, H, W) or (C, Z, Y, X)), no channel axis for masks,
+    and for medical images the SimpleITK image whose geometry the written files keep."""
+
+    pixels: np.ndarray
+    geometry: object = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.pixels.shape[-self.spatial_dims :]
+
+    @property
+    def spatial_dims(self) -> int:
+        return 2 if self.geometry is None else self.geometry.GetDimension()
+
+
+def _open(path: Path):
+    """The file as a Pillow or SimpleITK image; ValueError naming the file if unreadable."""
+    if not path.is_file():
+        raise ValueError(f"{path}: file not found")
+    try:
+        if family(path) == "natural":
+            image = Image.open(path)
+            image.load()
+            return image
+        import SimpleITK as sitk
+
+        return sitk.ReadImage(str(path))
+    except ValueError:
+        raise
+    except Exception as error:  # the libraries raise many kinds; all mean "cannot read"
+        raise ValueError(f"{path}: cannot read the image ({error})") from None
+
+
+def read_image(path: Path) -> Picture:
+    """One image file: gray, 16-bit gray or RGB for natural images; any medical image."""
+    image = _open(path)
+    if isinstance(image, Image.Image):
+        if image.mode in ("P", "RGBA", "LA", "CMYK", "YCbCr", "1"):
+            image = image.convert("L" if image.mode in ("LA", "1") else "RGB")
+        pixels = np.asarray(image)
+        pixels = pixels[None] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0)
+        return Picture(pixels)
+    import SimpleITK as sitk
+
+    pixels = sitk.GetArrayFromImage(image)
+    if image.GetNumberOfComponentsPerPixel() > 1:
+        pixels = np.moveaxis(pixels, -1, 0)
+    else:
+        pixels = pixels[None]
+    return Picture(pixels, geometry=image)
+
+
+def read_channels(paths: tuple[Path, ...]) -> Picture:
+    """Several single-channel files of one case, stacked as its channels."""
+    pictures = [read_image(path) for path in paths]
+    if len(pictures) == 1:
+        return pictures[0]
+    for path, picture in zip(paths[1:], pictures[1:]):
+        if picture.shape != pictures[0].shape:
+            raise ValueError(
+                f"{path}: size {picture.shape} differs from {paths[0]} size {pictures[0].shape}"
+            )
+    return Picture(np.concatenate([p.pixels for p in pictures]), geometry=pictures[0].geometry)
+
+
+def read_mask(path: Path) -> Picture:
+    """A label image: integer values, one channel (a colour mask must be gray in colour)."""
+    image = _open(path)
+    if isinstance(image, Image.Image):
+        pixels = np.asarray(image)  # palette images give their indices, which are the labels
+        if image.mode == "1":
+            pixels = pixels.astype(np.uint8)
+        if pixels.ndim == 3:
+            if not (pixels == pixels[..., :1]).all():
+                raise ValueError(f"{path}: a colour mask; masks must hold one label per pixel")
+            pixels = pixels[..., 0]
+        return Picture(pixels)
+    import SimpleITK as sitk
+
+    if image.GetNumberOfComponentsPerPixel() > 1:
+        raise ValueError(f"{path}: a multi-component mask; masks must hold one label per pixel")
+    pixels = sitk.GetArrayFromImage(image)
+    if not np.issubdtype(pixels.dtype, np.integer):
+        if not np.array_equal(pixels, np.round(pixels)):
+            raise ValueError(f"{path}: non-integer mask values")
+        pixels = pixels.astype(np.int64)
+    return Picture(pixels, geometry=image)
+
+
+def resize(picture: Picture, size: tuple[int, int], is_mask: bool, where: str) -> Picture:
+    """Resample a 2D natural image to `size` (height, width): bilinear, nearest for masks."""
+    if picture.geometry is not None:
+        raise ValueError(f"{where}: resize applies to 2D PNG/JPEG/TIFF/BMP images only")
+    height, width = size
+    method = Image.Resampling.NEAREST if is_mask else Image.Resampling.BILINEAR
+    planes = picture.pixels[None] if is_mask else picture.pixels
+    resized = np.stack(
+        [np.asarray(Image.fromarray(plane).resize((width, height), method)) for plane in planes]
+    )
+    return Picture(resized[0] if is_mask else resized)
+
+
+def write_image(picture: Picture, stem: Path) -> None:
+    """`stem`_0000.png (gray or RGB in one file) or `stem`_XXXX.nii.gz, one file per channel."""
+    if picture.geometry is None:
+        channels = picture.pixels.shape[0]
+        if channels not in (1, 3):
+            raise ValueError(f"{stem.name}: {channels} channels; PNG holds 1 (gray) or 3 (RGB)")
+        pixels = picture.pixels[0] if channels == 1 else np.moveaxis(picture.pixels, 0, -1)
+        Image.fromarray(pixels).save(f"{stem}_0000.png")
+        return
+    import SimpleITK as sitk
+
+    for channel, pixels in enumerate(picture.pixels):
+        image = sitk.GetImageFromArray(pixels)
+        image.CopyInformation(_first_component(picture.geometry))
+        sitk.WriteImage(image, f"{stem}_{channel:04d}.nii.gz", useCompression=True)
+
+
+def write_mask(labels: np.ndarray, geometry, path_without_suffix: Path) -> None:
+    """The label map as PNG (natural) or NIfTI with the image's geometry (medical)."""
+    labels = labels.astype(np.uint8)
+    if geometry is None:
+        Image.fromarray(labels).save(f"{path_without_suffix}.png")
+        return
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(labels)
+    image.CopyInformation(_first_component(geometry))
+    sitk.WriteImage(image, f"{path_without_suffix}.nii.gz", useCompression=True)
+
+
+def _first_component(image):
+    """A vector image's geometry as a scalar image carries it (CopyInformation needs that)."""
+    if image.GetNumberOfComponentsPerPixel() == 1:
+        return image
+    import SimpleITK as sitk
+
+    return sitk.VectorIndexSelectionCast(image, 0)
