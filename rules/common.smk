@@ -4,6 +4,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from xtinyunet.sources import check_source, dataset_folder_name
+from xtinyunet.sources.raw_dataset import SPLITS_FILE
 from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, model_folder_name
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -80,6 +81,11 @@ NNUNET_ENV = "export " + " ".join(
 
 def dataset_id(wildcards):
     return DATASETS[wildcards.dataset]["id"]
+
+
+def raw_splits_file(wildcards):
+    """Where a converter puts the dataset's own folds (absent for most datasets)."""
+    return NNUNET_RAW / wildcards.dataset / SPLITS_FILE
 
 
 def dataset_config(wildcards):

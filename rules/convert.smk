@@ -10,6 +10,7 @@ rule convert_dataset:
         BENCHMARKS / "convert_dataset" / "{dataset}.tsv"
     conda:
         "../envs/xtinyunet.yaml"
+    threads: 4
     params:
         dataset=dataset_config,
     script:

@@ -17,10 +17,15 @@ rule plan_and_preprocess:
     params:
         id=dataset_id,
         env=NNUNET_ENV,
+        # A dataset's own validation folds (written by its converter) go where nnU-Net's
+        # trainer reads them; without the file nnU-Net makes its 5-fold split.
+        raw_splits=raw_splits_file,
     shell:
         "({params.env} nnUNet_def_n_proc={threads}; "
         "nnUNetv2_plan_and_preprocess -d {params.id} -c 2d -np {threads} -npfp {threads} "
-        "--verify_dataset_integrity) > {log} 2>&1"
+        "--verify_dataset_integrity && "
+        "if [ -f {params.raw_splits} ]; then cp {params.raw_splits} $(dirname {output.plans}); "
+        "fi) > {log} 2>&1"
 
 
 checkpoint write_candidates:

@@ -7,9 +7,12 @@ import json
 import numpy as np
 import pytest
 import SimpleITK as sitk
+import torch
 from PIL import Image
 
 import replicas
+from conftest import nnunet_env
+from test_workflow import said, snakemake, write_config
 from xtinyunet.sources import check_source, convert
 
 
@@ -384,3 +387,34 @@ def test_paper_sources_name_the_missing_official_files(tmp_path):
         tmp_path / "out",
         r"0X0000000000000002\.avi: cannot read",
     )
+
+
+@pytest.mark.e2e
+def test_workflow_converts_and_nnunet_trains_on_the_official_folds(tmp_path, monkeypatch):
+    """BUS-BRA through Snakemake up to the plans: nnU-Net's trainer then uses its folds."""
+
+    replicas.busbra(tmp_path / "BUSBRA")
+    results = tmp_path / "results"
+    config = {
+        "results_dir": str(results),
+        "datasets": [dataset("busbra", tmp_path / "BUSBRA", name="BUSBRA", test_fold=2)],
+    }
+    write_config(tmp_path, config)
+    run = snakemake(tmp_path, results / "nnUNet_preprocessed/Dataset300_BUSBRA/nnUNetPlans.json")
+    assert run.returncode == 0, said(run)
+    raw_splits = results / "nnUNet_raw" / "Dataset300_BUSBRA" / "splits_final.json"
+    used_splits = results / "nnUNet_preprocessed" / "Dataset300_BUSBRA" / "splits_final.json"
+    assert used_splits.read_bytes() == raw_splits.read_bytes()
+
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+
+    for variable, value in nnunet_env(results).items():
+        monkeypatch.setenv(variable, value)
+    plans = json.loads((used_splits.parent / "nnUNetPlans.json").read_text())
+    description = json.loads((used_splits.parent / "dataset.json").read_text())
+    plans["continue_training"] = False  # what nnU-Net's run_training adds
+    trainer = nnUNetTrainer(plans, "2d", 1, description, device=torch.device("cpu"))
+    training, validation = trainer.do_split()
+    # nnU-Net's fold 1 validates on the official fold 3 (fold 2 is the test set).
+    assert validation == [f"bus_{p:04d}-{s}" for p in (5, 6) for s in ("l", "r")]
+    assert len(training) == 12

@@ -203,7 +203,26 @@ def test_missing_prediction_raises(tmp_path):
         evaluate_folder(preds, refs, PNG_DATASET)
 
 
-def test_region_labels_not_supported(tmp_path):
-    dataset = {**PNG_DATASET, "labels": {"background": 0, "whole": [1, 2], "core": 2}}
-    with pytest.raises(NotImplementedError, match="region"):
-        evaluate_folder(tmp_path, tmp_path, dataset)
+def test_regions_are_scored_as_the_union_of_their_labels(tmp_path):
+    """BraTS-style regions: whole = {1, 2}, core = {2}; keys follow regions_class_order."""
+    dataset = {
+        **PNG_DATASET,
+        "labels": {"background": 0, "whole": [1, 2], "core": [2]},
+        "regions_class_order": [1, 2],
+    }
+    refs, preds = tmp_path / "refs", tmp_path / "preds"
+    refs.mkdir()
+    preds.mkdir()
+    reference = np.zeros((16, 16), np.uint8)
+    reference[2:10, 2:10] = 1
+    reference[4:8, 4:8] = 2  # core 16 px inside whole 64 px
+    prediction = np.zeros_like(reference)
+    prediction[2:10, 2:10] = 2  # whole exact; core predicted on all 64 px
+    write_png(refs / "case_000.png", reference)
+    write_png(preds / "case_000.png", prediction)
+    (row,) = evaluate_folder(preds, refs, dataset)
+    assert row["dice_1"] == pytest.approx(100.0)
+    assert row["dice_2"] == pytest.approx(100.0 * 2 * 16 / (16 + 64))
+    del dataset["regions_class_order"]
+    with pytest.raises(ValueError, match="regions_class_order"):
+        evaluate_folder(preds, refs, dataset)

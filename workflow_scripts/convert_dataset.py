@@ -6,4 +6,4 @@ from pathlib import Path
 
 from xtinyunet.sources import convert
 
-convert(snakemake.params.dataset, Path(snakemake.output[0]).parent)
+convert(snakemake.params.dataset, Path(snakemake.output[0]).parent, snakemake.threads)

@@ -42,10 +42,13 @@ def _as_batch(mask: np.ndarray) -> torch.Tensor:
 def case_metrics(
     prediction: np.ndarray,
     reference: np.ndarray,
-    labels: list[int],
+    labels: list[int] | dict[int, tuple[int, ...]],
     spacing: tuple[float, ...],
 ) -> dict[int, dict[str, float]]:
     """Dice (%), HD95 and symmetric MASD per foreground label of one case.
+
+    `labels` lists label values, or maps each class to the label values it covers (nnU-Net
+    regions, see `foreground_classes`).
 
     A class absent from the reference has no Dice (nan). The distances are nan whenever the
     prediction or the reference is empty for that class: MONAI would return inf/nan there, so
@@ -59,9 +62,10 @@ def case_metrics(
         raise ValueError(f"spacing {spacing} does not have one value per axis of {reference.shape}")
     spacing_list = [float(s) for s in spacing]
     result: dict[int, dict[str, float]] = {}
-    for label in labels:
-        pred_mask = prediction == label
-        ref_mask = reference == label
+    classes = labels if isinstance(labels, dict) else {label: (label,) for label in labels}
+    for label, values in classes.items():
+        pred_mask = np.isin(prediction, values)
+        ref_mask = np.isin(reference, values)
         pred = _as_batch(pred_mask)
         ref = _as_batch(ref_mask)
         # ignore_empty=True makes MONAI return nan for an empty reference.
@@ -131,15 +135,25 @@ def read_label_map(path, dataset_json: dict) -> tuple[np.ndarray, tuple[float, .
     return _read_with(reader_for(dataset_json, Path(path)), path)
 
 
-def foreground_labels(dataset_json: dict) -> list[int]:
-    """Label values of dataset.json except background 0, in the file's order."""
-    values = list(dataset_json["labels"].values())
-    if any(isinstance(v, (list, tuple)) for v in values):
-        raise NotImplementedError(
-            "dataset.json defines region-based labels (lists of label values); "
-            "evaluating nnU-Net regions is not supported yet"
+def foreground_classes(dataset_json: dict) -> dict[int, tuple[int, ...]]:
+    """The classes scored, each with the label values it covers, in dataset.json's order.
+
+    A plain label covers itself. An nnU-Net region (a list, e.g. BraTS's whole tumor [1, 2, 3])
+    covers every value listed, and is keyed by its entry in regions_class_order, the value
+    nnU-Net writes for it in the predicted label maps.
+    """
+    values = [v for v in dataset_json["labels"].values() if v not in (0, [0], (0,))]
+    if not any(isinstance(v, (list, tuple)) for v in values):
+        return {int(v): (int(v),) for v in values}
+    order = dataset_json.get("regions_class_order")
+    if order is None or len(order) != len(values):
+        raise ValueError(
+            "dataset.json: region labels need regions_class_order with one entry per region"
         )
-    return [int(v) for v in values if int(v) != 0]
+    return {
+        int(key): tuple(int(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
+        for key, value in zip(order, values)
+    }
 
 
 def evaluate_folder(prediction_dir, reference_dir, dataset_json: dict) -> list[dict]:
@@ -148,7 +162,7 @@ def evaluate_folder(prediction_dir, reference_dir, dataset_json: dict) -> list[d
     Spacing comes from the reference file; the prediction must have the same file name.
     """
     ending = dataset_json["file_ending"]
-    labels = foreground_labels(dataset_json)
+    labels = foreground_classes(dataset_json)
     references = sorted(p for p in Path(reference_dir).iterdir() if p.name.endswith(ending))
     if not references:
         return []
