@@ -3,9 +3,19 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from xtinyunet.baselines import (
+    DISPLAY_NAMES,
+    check_patch_size,
+    configuration_name,
+)
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.sources.raw_dataset import SPLITS_FILE
-from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, model_folder_name
+from xtinyunet.training import (
+    NO_DEEP_SUPERVISION,
+    TRAINERS_FOLDER,
+    check_trainer_name,
+    model_folder_name,
+)
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -49,6 +59,15 @@ for model, trainer in TRAINERS.items():
         check_trainer_name(trainer)
     except ValueError as error:
         raise ValueError(f"config.yaml: training.trainers.{model}: {error}") from None
+BASELINES = TRAINING["baselines"]
+# A patch size a baseline cannot take fails here, before any job runs.
+for name, patch_size in TRAINING["baseline_patch_size"].items():
+    try:
+        check_patch_size(name, patch_size)
+    except ValueError as error:
+        raise ValueError(
+            f"config.yaml: training.baseline_patch_size: {error}"
+        ) from None
 
 TABLES = [
     {**table, "datasets": [d for d in table["datasets"] if d in DATASET_NAMES]}
@@ -61,7 +80,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     seed=r"\d+",
     num_images=r"all|\d+",
-    configuration=r"2d(_xtiny\d+)?",
+    configuration=r"2d(_xtiny\d+|_unext|_cmunext_s|_tinyunet)?",
     trainer=r"\w+",
     fold=r"\d",
 
@@ -127,6 +146,15 @@ def trained_models(dataset):
     models = [
         ("XTinyU-Net", selected, TRAINERS["xtinyunet"]),
         ("nnU-Net", "2d", TRAINERS["nnunet"]),
+    ]
+    # The baselines have one output: their trainer runs without deep supervision.
+    models += [
+        (
+            DISPLAY_NAMES[name],
+            configuration_name(name),
+            TRAINERS[name] + NO_DEEP_SUPERVISION,
+        )
+        for name in BASELINES
     ]
     if TRAINING["sweep"]:
         candidates_file = checkpoints.write_candidates.get(dataset=dataset).output[0]

@@ -29,7 +29,8 @@ rule plan_and_preprocess:
 
 
 checkpoint write_candidates:
-    """Add one 2d_xtiny{cap} configuration per width cap to the plans (idempotent)."""
+    """Add one 2d_xtiny{cap} configuration per width cap, and the baselines' 2d_<name>
+    configurations, to the plans (idempotent)."""
     input:
         NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
     output:
@@ -39,5 +40,7 @@ checkpoint write_candidates:
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
+    params:
+        baseline_patch_sizes=TRAINING["baseline_patch_size"],
     script:
         "../workflow_scripts/write_candidates.py"

@@ -43,7 +43,8 @@ def run_workflow(workdir, *args):
         "results_dir": str(workdir / "results"),
         "datasets": [{"id": 821, "name": "SlurmUS", "source": GRAY}],
         "scoring": {"seeds": [369], "batch_size": 4},
-        "training": {"trainers": {model: SHORT_TRAINER for model in ("xtinyunet", "nnunet", "sweep")}},
+        "training": {"trainers": {model: SHORT_TRAINER for model in ("xtinyunet", "nnunet", "sweep")},
+                     "baselines": []},
         "report": {"tables": []},
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))

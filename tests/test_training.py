@@ -15,7 +15,7 @@ from conftest import TINY_DATASET, nnunet_env
 from xtinyunet.evaluation import evaluate_model
 from xtinyunet.io import read_json
 from xtinyunet.sources import convert
-from xtinyunet.trainers import xtinyunet_short_trainers as short
+from xtinyunet.trainers import xtinyunet_trainers as short
 from xtinyunet.training import check_trainer_name, model_folder_name
 
 

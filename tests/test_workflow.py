@@ -25,6 +25,8 @@ from xtinyunet.sensitivity import build_network, count_parameters
 from xtinyunet.sources import convert
 
 SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
+MODELS = ("xtinyunet", "nnunet", "sweep", "unext", "cmunext_s", "tinyunet")
+BASELINE_MODELS = {"CMUNeXt-S", "TinyU-Net", "UNeXt"}
 GRAY = {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 11}
 
 
@@ -61,7 +63,8 @@ def finished_run(tmp_path_factory):
             {"id": 812, "name": "ColourRaw", "source": {"type": "nnunet_raw", "path": str(user_raw)}},
         ],
         "scoring": {"seeds": [369], "num_images": ["all"], "batch_size": 4},
-        "training": {"trainers": {model: SHORT_TRAINER for model in ("xtinyunet", "nnunet", "sweep")}},
+        # Every model, the three baselines included, on a gray and a colour 2-class dataset.
+        "training": {"trainers": {model: SHORT_TRAINER for model in MODELS}},
         "report": {"tables": [{"name": "both", "datasets": ["GrayUS", "ColourRaw"]}]},
     }
     write_config(workdir, config)
@@ -140,7 +143,7 @@ def test_results_agree_with_an_independent_recomputation(finished_run, dataset):
     """Params from the network nnU-Net builds, Dice from the prediction files and the labels."""
     _, results = finished_run
     rows = {row["model"]: row for row in read_results(results / dataset / "results.csv")}
-    assert set(rows) == {"XTinyU-Net", "nnU-Net"}
+    assert set(rows) == {"XTinyU-Net", "nnU-Net"} | BASELINE_MODELS
     selection = read_json(results / dataset / "selection_seed369_kall.json")
     assert rows["XTinyU-Net"]["config"] == selection["config"]
     assert rows["nnU-Net"]["config"] == "2d"
@@ -150,7 +153,7 @@ def test_results_agree_with_an_independent_recomputation(finished_run, dataset):
     for row in rows.values():
         network = build_network(plans, row["config"], dataset_json, seed=0)
         assert row["params"] == count_parameters(network)
-        predictions = results / dataset / "predictions" / f"{SHORT_TRAINER}__{row['config']}" / "fold_0"
+        predictions = results / dataset / "predictions" / f"{row['trainer']}__{row['config']}" / "fold_0"
         dice = [numpy_dice(predictions / label.name, label)
                 for label in sorted((raw / "labelsTs").glob("*.png"))]
         assert row["n_cases"] == len(dice) == 2
@@ -173,7 +176,8 @@ def numpy_dice(prediction_png, label_png) -> float:
 def test_paper_table_shows_the_selected_model(finished_run):
     _, results = finished_run
     table = list(csv.DictReader(open(results / "tables" / "both.csv")))
-    assert [row["Model"] for row in table] == ["XTinyU-Net", "nnU-Net"]
+    assert [row["Model"] for row in table] == [
+        "XTinyU-Net", "nnU-Net", "CMUNeXt-S", "TinyU-Net", "UNeXt"]
     selection = read_json(results / "Dataset811_GrayUS" / "selection_seed369_kall.json")
     assert table[0]["Params (k)"] == f"{selection['params'] / 1000:.2f}"
     assert set(table[0]) >= {"GrayUS Dice", "GrayUS HD95", "ColourRaw Dice", "ColourRaw HD95"}
@@ -191,6 +195,35 @@ def test_unknown_trainer_fails_before_any_job(tmp_path):
     run = snakemake(tmp_path)
     assert run.returncode != 0
     assert "training.trainers.nnunet" in said(run) and "nnUNetTrainer_7epochz" in said(run)
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("dataset", ["Dataset811_GrayUS", "Dataset812_ColourRaw"])
+def test_baselines_train_inside_nnunet_without_deep_supervision(finished_run, dataset):
+    _, results = finished_run
+    rows = {row["model"]: row for row in read_results(results / dataset / "results.csv")}
+    plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
+    for model, config in (("CMUNeXt-S", "2d_cmunext_s"), ("TinyU-Net", "2d_tinyunet"),
+                          ("UNeXt", "2d_unext")):
+        row = rows[model]
+        assert (row["config"], row["trainer"]) == (config, SHORT_TRAINER + "_NoDeepSupervision")
+        # Same preprocessed data as nnU-Net's 2d: only the network differs.
+        assert plans["configurations"][config]["inherits_from"] == "2d"
+        assert row["flops"] > 0 and 0 <= row["dice_mean"] <= 100
+
+
+def test_unknown_baseline_or_unusable_patch_fails_before_any_job(tmp_path):
+    base = {"results_dir": str(tmp_path / "results"),
+            "datasets": [{"id": 1, "name": "A", "source": GRAY}]}
+    write_config(tmp_path, {**base, "training": {"baselines": ["unet3plus"]}})
+    run = snakemake(tmp_path)
+    assert run.returncode != 0 and "unet3plus" in said(run) and "unext" in said(run)
+    write_config(tmp_path, {**base, "training": {"baseline_patch_size": {"unext": [64, 48]}}})
+    run = snakemake(tmp_path)
+    assert run.returncode != 0
+    assert "training.baseline_patch_size: unext: patch size (64, 48)" in said(run)
+    assert "multiple of 32" in said(run)
     assert not (tmp_path / "results").exists()
 
 

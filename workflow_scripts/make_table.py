@@ -3,7 +3,7 @@ from xtinyunet.workflow import log_to
 log_to(snakemake.log[0])
 
 from xtinyunet.io import atomic_write_text
-from xtinyunet.results import PAPER_MODELS, paper_table_rows, read_results
+from xtinyunet.results import paper_table_rows, read_results
 from xtinyunet.tables import build_table, to_csv, to_latex, to_markdown
 
 spec = snakemake.params.table
@@ -11,7 +11,7 @@ rows = paper_table_rows(
     {name: read_results(f) for name, f in zip(spec["datasets"], snakemake.input)},
     fold=snakemake.params.fold,
 )
-table = build_table(rows, spec["datasets"], models=list(PAPER_MODELS))
+table = build_table(rows, spec["datasets"])
 provenance = sorted({(row["dataset"], row["manifest"]) for row in rows})
 atomic_write_text(
     snakemake.output.markdown,

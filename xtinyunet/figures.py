@@ -26,7 +26,7 @@ def save(fig, paths) -> None:
 
 def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths) -> None:
     """Dice (mean ± std) vs parameters of every trained width (log x), the baseline's
-    Dice - std as a dashed line, XTinyU-Net starred; on a second axis the sensitivity
+    Dice - std as a dashed line, the lightweight baselines as markers, XTinyU-Net starred; on a second axis the sensitivity
     differences with the selection circled (METHOD.md section 7.1)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -40,6 +40,10 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
         ax.axhline(baseline["dice_mean"] - baseline["dice_std"], color="gray", linestyle="--",
                    label="nnU-Net Dice − std")
         ax.plot(baseline["params"], baseline["dice_mean"], "s", color="black", label="nnU-Net")
+    for row, marker in zip(
+        (r for r in results if r["model"] not in ("sweep", "nnU-Net", "XTinyU-Net")), "DPv^<>"
+    ):
+        ax.plot(row["params"], row["dice_mean"], marker, markersize=8, label=row["model"])
     chosen = next((r for r in results if r["model"] == "XTinyU-Net"), None)
     if chosen is not None:
         ax.plot(chosen["params"], chosen["dice_mean"], "*", color="tab:red", markersize=16,

@@ -48,14 +48,15 @@ def read_results(path) -> list[dict]:
     return rows
 
 
-PAPER_MODELS = ("XTinyU-Net", "nnU-Net")
+SWEEP = "sweep"
 
 
 def paper_table_rows(results_by_dataset: dict[str, list[dict]], fold: int) -> list[dict]:
-    """The rows of the paper's tables: XTinyU-Net and nnU-Net on `fold`, named by dataset."""
+    """The rows of the paper's tables: every named model (XTinyU-Net, nnU-Net, the baselines)
+    on `fold`, not the width sweep; each row names its dataset."""
     return [
         {**row, "dataset": dataset}
         for dataset, rows in results_by_dataset.items()
         for row in rows
-        if row["model"] in PAPER_MODELS and row["fold"] == fold
+        if row["model"] != SWEEP and row["fold"] == fold
     ]

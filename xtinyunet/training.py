@@ -16,8 +16,10 @@ log = logging.getLogger(__name__)
 PLANS = "nnUNetPlans"
 # The folder given to nnU-Net as nnUNet_extTrainer: it imports every module in it.
 TRAINERS_FOLDER = Path(__file__).parent / "trainers"
-# nnUNetTrainerShort_<epochs>ep_<iterations>it, made by trainers/xtinyunet_short_trainers.py.
+# nnUNetTrainerShort_<epochs>ep_<iterations>it, made by trainers/xtinyunet_trainers.py.
 SHORT_TRAINER = re.compile(r"nnUNetTrainerShort_([1-9]\d*)ep_([1-9]\d*)it")
+# <trainer>_NoDeepSupervision, also made there: for networks with a single output.
+NO_DEEP_SUPERVISION = "_NoDeepSupervision"
 
 
 def model_folder_name(trainer: str, configuration: str) -> str:
@@ -31,6 +33,7 @@ def check_trainer_name(name: str) -> None:
     A text search of nnunetv2's trainer sources: importing them takes seconds, too long for a
     check that runs every time the workflow is parsed.
     """
+    name = name.removesuffix(NO_DEEP_SUPERVISION)
     if SHORT_TRAINER.fullmatch(name):
         return
     package = importlib.util.find_spec("nnunetv2").submodule_search_locations[0]
@@ -40,7 +43,8 @@ def check_trainer_name(name: str) -> None:
             return
     raise ValueError(
         f"nnU-Net has no trainer {name!r}: use one of nnunetv2's (e.g. nnUNetTrainer, "
-        f"nnUNetTrainer_100epochs) or nnUNetTrainerShort_<epochs>ep_<iterations>it"
+        f"nnUNetTrainer_100epochs) or nnUNetTrainerShort_<epochs>ep_<iterations>it, "
+        f"optionally followed by {NO_DEEP_SUPERVISION}"
     )
 
 

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from xtinyunet.baselines.interface import refuse_deep_supervision
+
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
     """3x3 convolution (with bias) -> batch norm -> ReLU, keeping the resolution."""
@@ -100,6 +102,7 @@ class CMUNeXt(nn.Module):
     Args:
         input_channels: channels of the input image.
         num_classes: channels of the output logits.
+        deep_supervision: passed by nnU-Net; must be False (one output only).
         dims: widths of the five encoder stages (CMUNeXt: 16, 32, 128, 160, 256;
             CMUNeXt-L: 32, 64, 128, 256, 512).
         depths: number of CMUNeXt blocks per stage (CMUNeXt: 1, 1, 1, 3, 1).
@@ -116,7 +119,9 @@ class CMUNeXt(nn.Module):
         dims: Sequence[int] = (8, 16, 32, 64, 128),
         depths: Sequence[int] = (1, 1, 1, 1, 1),
         kernels: Sequence[int] = (3, 3, 7, 7, 9),
+        deep_supervision: bool = False,
     ) -> None:
+        refuse_deep_supervision(type(self).__name__, deep_supervision)
         super().__init__()
         if not len(dims) == len(depths) == len(kernels) == 5:
             raise ValueError("CMUNeXt needs five dims, depths and kernels")

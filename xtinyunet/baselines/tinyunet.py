@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from xtinyunet.baselines.interface import refuse_deep_supervision
+
 
 class ConvBNAct(nn.Module):
     """Bias-free k x k convolution (same padding) -> batch norm -> GELU (or nothing)."""
@@ -97,6 +99,7 @@ class TinyUNet(nn.Module):
     Args:
         input_channels: channels of the input image.
         num_classes: channels of the output logits.
+        deep_supervision: passed by nnU-Net; must be False (one output only).
         widths: output widths of the four encoder levels.
         num_parts: N of every CMRF block.
     """
@@ -110,7 +113,9 @@ class TinyUNet(nn.Module):
         num_classes: int,
         widths: Sequence[int] = (64, 128, 256, 512),
         num_parts: int = 8,
+        deep_supervision: bool = False,
     ) -> None:
+        refuse_deep_supervision(type(self).__name__, deep_supervision)
         super().__init__()
         encoder_inputs = [input_channels, *widths[:-1]]
         self.encoder = nn.ModuleList(

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from xtinyunet.baselines.interface import refuse_deep_supervision
+
 
 class DropPath(nn.Module):
     """Stochastic depth: drop the whole residual branch of a sample with probability ``rate``."""
@@ -152,6 +154,7 @@ class UNeXt(nn.Module):
     Args:
         input_channels: channels of the input image.
         num_classes: channels of the output logits.
+        deep_supervision: passed by nnU-Net; must be False (one output only).
         conv_channels: widths of the first two convolutional stages (the third one has
             ``embed_dims[0]`` channels).
         embed_dims: widths of the third conv stage and of the two tokenized stages.
@@ -172,7 +175,9 @@ class UNeXt(nn.Module):
         shift_groups: int = 5,
         drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
+        deep_supervision: bool = False,
     ) -> None:
+        refuse_deep_supervision(type(self).__name__, deep_supervision)
         super().__init__()
         c1, c2 = conv_channels
         c3, t4, t5 = embed_dims

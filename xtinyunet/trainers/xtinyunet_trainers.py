@@ -1,0 +1,94 @@
+"""This project's nnU-Net trainers, found by nnU-Net through nnUNet_extTrainer.
+
+- `nnUNetTrainerShort_{E}ep_{I}it`: nnU-Net's own nnUNetTrainer with E epochs of I training
+  iterations (and max(1, I // 5) validation iterations), checkpointed every epoch, like
+  nnunetv2's nnUNetTrainer_5epochs variants but with both numbers chosen in config.yaml.
+- `{trainer}_NoDeepSupervision`: any of those or of nnunetv2's trainers with deep supervision
+  off, for networks with a single output (the baselines in xtinyunet/baselines).
+
+Classes are made on first lookup: nnU-Net finds trainers with hasattr/getattr on the modules of
+the nnUNet_extTrainer folders, which this module answers through its module-level __getattr__
+(PEP 562). The name alone fixes the trainer, so a results folder tells how its model was trained.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+
+from xtinyunet.training import NO_DEEP_SUPERVISION, SHORT_TRAINER
+
+
+def _short_trainer(name: str, epochs: int, iterations: int) -> type:
+    def __init__(
+        self,
+        plans: dict,
+        configuration: str,
+        fold: int,
+        dataset_json: dict,
+        device: torch.device = torch.device("cuda"),
+    ):
+        nnUNetTrainer.__init__(self, plans, configuration, fold, dataset_json, device)
+        self.num_epochs = epochs
+        self.num_iterations_per_epoch = iterations
+        self.num_val_iterations_per_epoch = max(1, iterations // 5)
+        # Checkpoint every epoch, so that a killed short run resumes where it stopped.
+        self.save_every = 1
+
+    return type(name, (nnUNetTrainer,), {"__init__": __init__, "__module__": __name__})
+
+
+def _without_deep_supervision(name: str, base: type) -> type:
+    def __init__(
+        self,
+        plans: dict,
+        configuration: str,
+        fold: int,
+        dataset_json: dict,
+        device: torch.device = torch.device("cuda"),
+    ):
+        base.__init__(self, plans, configuration, fold, dataset_json, device)
+        self.enable_deep_supervision = False
+
+    def set_deep_supervision_enabled(self, enabled: bool) -> None:
+        """Nothing to switch: the network was built with one output. (nnU-Net's version sets
+        network.decoder.deep_supervision, which only its own architectures have.)"""
+
+    return type(
+        name,
+        (base,),
+        {
+            "__init__": __init__,
+            "set_deep_supervision_enabled": set_deep_supervision_enabled,
+            "__module__": __name__,
+        },
+    )
+
+
+def _nnunet_trainer(name: str) -> type | None:
+    import nnunetv2
+    from nnunetv2.utilities.find_class_by_name import recursive_find_python_class
+
+    folder = f"{nnunetv2.__path__[0]}/training/nnUNetTrainer"
+    return recursive_find_python_class(folder, name, "nnunetv2.training.nnUNetTrainer")
+
+
+def __getattr__(name: str) -> type:
+    match = SHORT_TRAINER.fullmatch(name)
+    if match is not None:
+        trainer = _short_trainer(name, int(match[1]), int(match[2]))
+    elif name.endswith(NO_DEEP_SUPERVISION) and name != NO_DEEP_SUPERVISION:
+        base_name = name.removesuffix(NO_DEEP_SUPERVISION)
+        if SHORT_TRAINER.fullmatch(base_name):
+            base = getattr(sys.modules[__name__], base_name)
+        else:
+            base = _nnunet_trainer(base_name)
+        if base is None:
+            raise AttributeError(name)
+        trainer = _without_deep_supervision(name, base)
+    else:
+        raise AttributeError(name)
+    globals()[name] = trainer
+    return trainer
