@@ -39,9 +39,7 @@ def test_configurations_inherit_2d_and_fit_the_patch_to_each_network(plans):
 
 
 @pytest.mark.parametrize("name", sorted(BASELINES))
-def test_nnunet_builds_each_baseline_with_the_reference_parameter_count(
-    name, plans, dataset_json
-):
+def test_nnunet_builds_each_baseline_with_the_reference_parameter_count(name, plans, dataset_json):
     """Through get_network_from_plans, as nnU-Net's trainer and predictor build networks."""
     network = build_network(with_baselines(plans), configuration_name(name), dataset_json, 0)
     assert isinstance(network, BASELINES[name])
@@ -96,21 +94,29 @@ def test_real_nnunet_training_and_prediction(name, planned_dataset, tmp_path):
 
     trainer = "nnUNetTrainerShort_1ep_4it_NoDeepSupervision"
     configuration = configuration_name(name)
-    model = root / "nnUNet_results" / planned_dataset.name / model_folder_name(trainer, configuration)
+    model = (
+        root / "nnUNet_results" / planned_dataset.name / model_folder_name(trainer, configuration)
+    )
     images = root / "nnUNet_raw" / planned_dataset.name / "imagesTs"
     output = tmp_path / "predictions"
     arguments = [str(TINY_DATASET["id"]), configuration, trainer, model, images, output]
     run = subprocess.run(
         [sys.executable, "-c", TRAIN_AND_PREDICT, *map(str, arguments)],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     checkpoint = torch.load(model / "fold_0" / "checkpoint_final.pth", weights_only=False)
     assert checkpoint["trainer_name"] == trainer
     assert checkpoint["init_args"]["configuration"] == configuration
-    weights = sum(v.numel() for k, v in checkpoint["network_weights"].items()
-                  if not k.endswith(("running_mean", "running_var", "num_batches_tracked")))
+    weights = sum(
+        v.numel()
+        for k, v in checkpoint["network_weights"].items()
+        if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    )
     assert weights == REFERENCE_PARAMETERS[name][(1, 2)]
     plans_used = json.loads((model / "plans.json").read_text())
     assert plans_used["configurations"][configuration]["architecture"]["network_class_name"] == (

@@ -418,3 +418,27 @@ def test_workflow_converts_and_nnunet_trains_on_the_official_folds(tmp_path, mon
     # nnU-Net's fold 1 validates on the official fold 3 (fold 2 is the test set).
     assert validation == [f"bus_{p:04d}-{s}" for p in (5, 6) for s in ("l", "r")]
     assert len(training) == 12
+
+
+def test_parallel_conversion_writes_the_same_files_and_reports_the_same_errors(tmp_path):
+    replicas.isic2018(tmp_path / "isic")
+    config = dataset("isic2018", tmp_path / "isic")
+    convert(config, tmp_path / "serial", workers=1)
+    convert(config, tmp_path / "parallel", workers=2)
+    serial = sorted(p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*"))
+    parallel = sorted(
+        p.relative_to(tmp_path / "parallel") for p in (tmp_path / "parallel").rglob("*")
+    )
+    assert serial == parallel
+    for path in serial:
+        if (tmp_path / "serial" / path).is_file():
+            assert (tmp_path / "serial" / path).read_bytes() == (
+                tmp_path / "parallel" / path
+            ).read_bytes(), path
+    mask = (
+        tmp_path / "isic" / "ISIC2018_Task1_Training_GroundTruth" / "ISIC_0000004_segmentation.png"
+    )
+    Image.fromarray(np.full((40, 48), 7, np.uint8)).save(mask)
+    with pytest.raises(ValueError, match=r"ISIC_0000004_segmentation\.png: mask values \[7\]"):
+        convert(config, tmp_path / "bad", workers=2)
+    assert not (tmp_path / "bad").exists()

@@ -32,13 +32,23 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sweep = sorted((r for r in results if r["model"] == "sweep"), key=lambda r: r["params"])
     if sweep:
-        ax.errorbar([r["params"] for r in sweep], [r["dice_mean"] for r in sweep],
-                    yerr=[r["dice_std"] for r in sweep], fmt="o-", color="tab:blue",
-                    capsize=3, label="width sweep (Dice)")
+        ax.errorbar(
+            [r["params"] for r in sweep],
+            [r["dice_mean"] for r in sweep],
+            yerr=[r["dice_std"] for r in sweep],
+            fmt="o-",
+            color="tab:blue",
+            capsize=3,
+            label="width sweep (Dice)",
+        )
     baseline = next((r for r in results if r["model"] == "nnU-Net"), None)
     if baseline is not None and not math.isnan(baseline["dice_mean"]):
-        ax.axhline(baseline["dice_mean"] - baseline["dice_std"], color="gray", linestyle="--",
-                   label="nnU-Net Dice − std")
+        ax.axhline(
+            baseline["dice_mean"] - baseline["dice_std"],
+            color="gray",
+            linestyle="--",
+            label="nnU-Net Dice − std",
+        )
         ax.plot(baseline["params"], baseline["dice_mean"], "s", color="black", label="nnU-Net")
     for row, marker in zip(
         (r for r in results if r["model"] not in ("sweep", "nnU-Net", "XTinyU-Net")), "DPv^<>"
@@ -46,8 +56,14 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
         ax.plot(row["params"], row["dice_mean"], marker, markersize=8, label=row["model"])
     chosen = next((r for r in results if r["model"] == "XTinyU-Net"), None)
     if chosen is not None:
-        ax.plot(chosen["params"], chosen["dice_mean"], "*", color="tab:red", markersize=16,
-                label=f"XTinyU-Net ({chosen['config']})")
+        ax.plot(
+            chosen["params"],
+            chosen["dice_mean"],
+            "*",
+            color="tab:red",
+            markersize=16,
+            label=f"XTinyU-Net ({chosen['config']})",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
     ax.set_ylabel("Dice (%)")
@@ -55,12 +71,25 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
 
     twin = ax.twinx()
     candidates = selection["candidates"][1:]
-    twin.plot([c["params"] for c in candidates], selection["differences"], "^:",
-              color="tab:green", alpha=0.7, label="sensitivity difference")
+    twin.plot(
+        [c["params"] for c in candidates],
+        selection["differences"],
+        "^:",
+        color="tab:green",
+        alpha=0.7,
+        label="sensitivity difference",
+    )
     for candidate, step in zip(candidates, selection["differences"]):
         if candidate["config"] == selection["config"]:
-            twin.plot(candidate["params"], step, "o", markersize=14, markerfacecolor="none",
-                      markeredgecolor="tab:red", label="selected")
+            twin.plot(
+                candidate["params"],
+                step,
+                "o",
+                markersize=14,
+                markerfacecolor="none",
+                markeredgecolor="tab:red",
+                label="selected",
+            )
     twin.set_ylabel("|s_i − s_(i−1)|")
     handles, labels = ax.get_legend_handles_labels()
     more_handles, more_labels = twin.get_legend_handles_labels()
@@ -78,8 +107,12 @@ def plot_selection_robustness(selections: list[dict], title: str, paths) -> None
     seeds = sorted({s["seed"] for s in selections})
     for k in sorted({s["n_images"] for s in selections}):
         chosen = {s["seed"]: s["cap"] for s in selections if s["n_images"] == k}
-        ax.plot([seeds.index(seed) for seed in sorted(chosen)],
-                [chosen[seed] for seed in sorted(chosen)], "o-", label=f"K = {k}")
+        ax.plot(
+            [seeds.index(seed) for seed in sorted(chosen)],
+            [chosen[seed] for seed in sorted(chosen)],
+            "o-",
+            label=f"K = {k}",
+        )
     ax.set_xticks(range(len(seeds)), [str(seed) for seed in seeds])
     ax.set_yscale("log", base=2)
     ax.set_xlabel("initialization seed")
@@ -99,8 +132,9 @@ def _display(image: np.ndarray) -> np.ndarray:
     return image[0]
 
 
-def plot_qualitative(image: np.ndarray, reference: np.ndarray, predictions: dict[str, np.ndarray],
-                     title: str, paths) -> None:
+def plot_qualitative(
+    image: np.ndarray, reference: np.ndarray, predictions: dict[str, np.ndarray], title: str, paths
+) -> None:
     """One test case: the image, its ground truth, then each model's prediction overlaid
     (METHOD.md section 7.3). `image` is (C, H, W); label maps are (H, W)."""
     plt = _pyplot()

@@ -6,15 +6,18 @@ from xtinyunet.io import read_csv, read_json, write_csv
 from xtinyunet.metrics import METRICS
 
 NUMERIC_COLUMNS = (
-    "fold", "params", "flops",
+    "fold",
+    "params",
+    "flops",
     *(f"{metric}_{stat}" for metric in METRICS for stat in ("mean", "std")),
     "n_cases",
 )
 RESULT_COLUMNS = ("model", "config", "trainer", *NUMERIC_COLUMNS, "manifest")
 
 
-def gather_results(models: list[dict], summary_files, per_case_files, results_file, per_case_file,
-                   manifest):
+def gather_results(
+    models: list[dict], summary_files, per_case_files, results_file, per_case_file, manifest
+):
     """One row per (model, fold) into `results_file`, one row per test case into `per_case_file`.
 
     Every row names the provenance `manifest` of the run. `models` gives the display name of
@@ -23,17 +26,30 @@ def gather_results(models: list[dict], summary_files, per_case_files, results_fi
     """
     rows, per_case = [], []
     # The selected width is also a sweep member: its files come twice, its rows once per name.
-    for summary_file, cases_file in dict.fromkeys(zip(map(str, summary_files),
-                                                      map(str, per_case_files))):
+    for summary_file, cases_file in dict.fromkeys(
+        zip(map(str, summary_files), map(str, per_case_files))
+    ):
         summary = read_json(summary_file)
-        names = [m["model"] for m in models
-                 if (m["configuration"], m["trainer"]) == (summary["config"], summary["trainer"])]
+        names = [
+            m["model"]
+            for m in models
+            if (m["configuration"], m["trainer"]) == (summary["config"], summary["trainer"])
+        ]
         for name in names:
-            rows.append({column: summary.get(column, "") for column in RESULT_COLUMNS}
-                        | {"model": name, "manifest": str(manifest)})
-            per_case += [{"model": name, "config": summary["config"],
-                          "trainer": summary["trainer"], "fold": summary["fold"], **case}
-                         for case in read_csv(cases_file)]
+            rows.append(
+                {column: summary.get(column, "") for column in RESULT_COLUMNS}
+                | {"model": name, "manifest": str(manifest)}
+            )
+            per_case += [
+                {
+                    "model": name,
+                    "config": summary["config"],
+                    "trainer": summary["trainer"],
+                    "fold": summary["fold"],
+                    **case,
+                }
+                for case in read_csv(cases_file)
+            ]
     write_csv(results_file, rows, RESULT_COLUMNS)
     write_csv(per_case_file, per_case)
     return rows
