@@ -79,6 +79,18 @@ def test_nnunet_raw_folder_is_linked_not_copied_and_left_untouched(tmp_path):
     assert json.loads((out / "dataset.json").read_text())["numTraining"] == 6
     (out / "dataset.json").unlink()  # what the workflow does before a rerun
     assert {p: p.stat().st_mtime_ns for p in user.rglob("*")} == before
+    assert not (out / "splits_final.json").exists()
+
+
+def test_nnunet_raw_folder_brings_its_own_folds(tmp_path):
+    user = tmp_path / "Dataset124_Folds"
+    convert(synthetic(), user)
+    cases = sorted(p.name.removesuffix("_0000.png") for p in (user / "imagesTr").iterdir())
+    folds = [{"train": cases[:4], "val": cases[4:]}]
+    (user / "splits_final.json").write_text(json.dumps(folds))
+    out = tmp_path / "results" / "Dataset124_Folds"
+    convert({"id": 124, "name": "Folds", "source": {"type": "nnunet_raw", "path": str(user)}}, out)
+    assert json.loads((out / "splits_final.json").read_text()) == folds
 
 
 @pytest.mark.parametrize(

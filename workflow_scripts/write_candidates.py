@@ -1,4 +1,5 @@
 from dataclasses import asdict
+from functools import partial
 
 from xtinyunet.workflow import log_to
 
@@ -6,12 +7,9 @@ log_to(snakemake.log[0])
 
 from xtinyunet.baselines import with_baselines
 from xtinyunet.candidates import write_candidates
-from xtinyunet.io import atomic_write_json, read_json
+from xtinyunet.io import atomic_write_json, update_json
 
 plans_file = snakemake.input[0]
-plans = read_json(plans_file)
-updated = with_baselines(plans, snakemake.params.baseline_patch_sizes)
-if updated != plans:
-    atomic_write_json(plans_file, updated)
+update_json(plans_file, partial(with_baselines, patch_sizes=snakemake.params.baseline_patch_sizes))
 candidates = write_candidates(plans_file)
 atomic_write_json(snakemake.output[0], [asdict(c) for c in candidates])

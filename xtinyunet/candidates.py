@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from xtinyunet.io import atomic_write_json, read_json
+from xtinyunet.io import update_json
 
 BASE_CONFIGURATION = "2d"
 CANDIDATE_PREFIX = "2d_xtiny"
@@ -79,8 +79,4 @@ def with_candidates(plans: dict) -> dict:
 
 def write_candidates(plans_file) -> list[Candidate]:
     """Add the candidates to a plans file in place (atomically) and return them."""
-    plans = read_json(plans_file)
-    updated = with_candidates(plans)
-    if updated != plans:
-        atomic_write_json(plans_file, updated)
-    return candidates_from_plans(plans)
+    return candidates_from_plans(update_json(plans_file, with_candidates))

@@ -70,6 +70,16 @@ def read_json(path):
         raise ValueError(f"{path}: not valid JSON ({error})") from None
 
 
+def update_json(path, change):
+    """Apply `change` to the JSON object in `path`; rewrite the file (atomically) only if that
+    changed it, so that applying an idempotent change twice leaves the file untouched."""
+    before = read_json(path)
+    after = change(before)
+    if after != before:
+        atomic_write_json(path, after)
+    return after
+
+
 def publish_directory(staging: Path, target: Path) -> None:
     """Put the finished folder `staging` at `target`, replacing an earlier version of it.
 

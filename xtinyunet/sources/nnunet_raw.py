@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from xtinyunet.io import staged_directory
+from xtinyunet.sources.raw_dataset import SPLITS_FILE
 
 REQUIRED_FOLDERS = ("imagesTr", "labelsTr")
 LINKED_FOLDERS = REQUIRED_FOLDERS + ("imagesTs", "labelsTs")
@@ -33,7 +34,8 @@ def check_nnunet_raw_folder(folder: Path, name: str) -> None:
 
 
 def link_nnunet_raw_folder(source: Path, out_dir: Path) -> None:
-    """Build `out_dir` from links to the user's image folders and a copy of dataset.json.
+    """Build `out_dir` from links to the user's image folders and a copy of dataset.json (and of
+    splits_final.json, the dataset's own folds, if the folder has one).
 
     Nothing is copied from the possibly large data, and nothing the workflow later deletes or
     rewrites (dataset.json) belongs to the user.
@@ -44,3 +46,5 @@ def link_nnunet_raw_folder(source: Path, out_dir: Path) -> None:
             if (source / sub).is_dir():
                 (staging / sub).symlink_to(source / sub, target_is_directory=True)
         shutil.copy2(source / "dataset.json", staging / "dataset.json")
+        if (source / SPLITS_FILE).is_file():
+            shutil.copy2(source / SPLITS_FILE, staging / SPLITS_FILE)
