@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -442,3 +443,34 @@ def test_parallel_conversion_writes_the_same_files_and_reports_the_same_errors(t
     with pytest.raises(ValueError, match=r"ISIC_0000004_segmentation\.png: mask values \[7\]"):
         convert(config, tmp_path / "bad", workers=2)
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.e2e
+def test_brats_volumes_and_regions_run_through_the_whole_workflow(tmp_path):
+    """Four NIfTI channels, 3D volumes and nnU-Net regions: scored, trained, evaluated."""
+    replicas.brats2021(tmp_path / "BraTS2021", cases=8, shape=(8, 32, 32))
+    results = tmp_path / "results"
+    short = "nnUNetTrainerShort_1ep_2it"
+    config = {
+        "results_dir": str(results),
+        "datasets": [
+            dataset("brats2021", tmp_path / "BraTS2021", name="BraTS2021", test_fraction=0.25)
+        ],
+        "scoring": {"batch_size": 4},
+        "training": {
+            "trainers": {model: short for model in ("xtinyunet", "nnunet", "sweep")},
+            "baselines": [],
+        },
+        "report": {"tables": [{"name": "brats", "datasets": ["BraTS2021"]}]},
+    }
+    write_config(tmp_path, config)
+    run = snakemake(tmp_path)
+    assert run.returncode == 0, said(run)[-5000:]
+    folder = results / "Dataset300_BraTS2021"
+    rows = list(csv.DictReader(open(folder / "results.csv")))
+    assert {row["model"] for row in rows} == {"XTinyU-Net", "nnU-Net"}
+    cases = list(csv.DictReader(open(folder / "results_per_case.csv")))
+    assert len(cases) == 2 * 2  # two test cases per model
+    # One score per region, keyed by regions_class_order: whole tumor, tumor core, enhancing.
+    assert {"dice_1", "dice_2", "dice_3"} <= set(cases[0])
+    assert (results / "tables" / "brats.md").read_text().count("BraTS2021 Dice") == 1
