@@ -8,6 +8,7 @@ per download layout) and share the writer in raw_dataset.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from xtinyunet.io import staged_directory
@@ -70,4 +71,7 @@ def convert(dataset: dict, out_dir, workers: int = 1) -> None:
     else:
         where = f"dataset {dataset_folder_name(dataset)}"
         description = CONVERTERS[source["type"]].describe(source, dataset["name"], where)
+        # Every converting 2D source takes `resize` (the schema allows it only there).
+        if "resize" in source:
+            description = replace(description, resize=tuple(source["resize"]))
         write_raw_dataset(description, out_dir, workers)

@@ -50,7 +50,6 @@ def describe(source: dict, name: str, where: str) -> RawDataset:
         labels={"background": 0, "tumor": 1},
         mask_values={0: 0, 255: 1},
         cases=cases,
-        resize=tuple(source["resize"]) if "resize" in source else None,
         description="BUS-BRA breast ultrasound, official 5-fold partition",
         extra={"reference": "https://doi.org/10.1002/mp.16812"},
     )

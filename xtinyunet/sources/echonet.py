@@ -138,7 +138,6 @@ def describe(source: dict, name: str, where: str) -> RawDataset:
         name=name,
         labels={"background": 0, "left ventricle": 1},
         cases=cases,
-        resize=tuple(source["resize"]) if "resize" in source else None,
         description="EchoNet-Dynamic left ventricle, traced end-systolic and end-diastolic frames",
         extra={"reference": "https://echonet.github.io/dynamic/"},
     )

@@ -34,7 +34,6 @@ def describe(source: dict, name: str, where: str) -> RawDataset:
         labels={"background": 0, "vessel": 1},
         mask_values={0: 0, 255: 1},
         cases=cases,
-        resize=tuple(source["resize"]) if "resize" in source else None,
         description="FIVES fundus image vessel segmentation",
         extra={"reference": "https://doi.org/10.1038/s41597-022-01564-3"},
     )

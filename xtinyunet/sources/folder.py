@@ -115,6 +115,5 @@ def describe(source: dict, name: str, where: str) -> RawDataset:
         cases=cases,
         mask_values=None if mask_values is None else {int(k): v for k, v in mask_values.items()},
         channel_names=source.get("channel_names"),
-        resize=tuple(source["resize"]) if "resize" in source else None,
         description=f"Converted by xtinyunet from {source.get('pairs_csv') or source['images']}",
     )

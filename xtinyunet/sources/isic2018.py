@@ -44,7 +44,6 @@ def describe(source: dict, name: str, where: str) -> RawDataset:
         labels={"background": 0, "lesion": 1},
         mask_values={0: 0, 255: 1},
         cases=cases,
-        resize=tuple(source["resize"]) if "resize" in source else None,
         description="ISIC 2018 task 1 lesion boundary segmentation",
         extra={"reference": "https://challenge.isic-archive.com/data/#2018"},
     )
