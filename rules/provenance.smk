@@ -30,7 +30,6 @@ rule write_manifest:
         "../envs/xtinyunet.yaml"
     params:
         config=config,
-        repo=workflow.basedir,
         device=SCORING["device"],
     script:
         "../workflow_scripts/write_manifest.py"

@@ -301,11 +301,19 @@ def test_manifest_records_code_versions_config_and_data(finished_run):
         str(results / "Dataset812_ColourRaw" / "manifest.json")}
 
 
+def audit_failures(results, capsys) -> tuple[int, list[str]]:
+    """The audit's exit status and its FAIL lines."""
+    status = audit_main([str(results)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith(("PASS ", "FAIL ")) for line in lines), lines
+    return status, [line for line in lines if line.startswith("FAIL ")]
+
+
 @pytest.mark.e2e
-def test_audit_passes_then_fails_on_a_tampered_score_and_prediction(finished_run):
+def test_audit_passes_then_fails_on_a_tampered_score_and_prediction(finished_run, capsys):
     """Last in this module: it alters stored results (and restores them)."""
     _, results = finished_run
-    assert audit_main([str(results)]) == 0
+    assert audit_failures(results, capsys) == (0, [])
     dataset = results / "Dataset811_GrayUS"
     table = dataset / "scores_seed369_kall.csv"
     prediction = next((dataset / "predictions").glob("*__2d/fold_0/*.png"))
@@ -315,16 +323,30 @@ def test_audit_passes_then_fails_on_a_tampered_score_and_prediction(finished_run
         fields = lines[3].split(",")
         fields[3] = str(float(fields[3]) * 1.01)  # sensitivity of one candidate
         table.write_text("\n".join(lines[:3] + [",".join(fields)] + lines[4:]) + "\n")
-        assert audit_main([str(results)]) == 1
+        status, failed = audit_failures(results, capsys)
+        assert status == 1
+        record = f"FAIL {dataset.name}: {table.name} row {fields[0]} agrees with {fields[0]}.json"
+        knee = (f"FAIL {dataset.name}: selection_seed369_kall.json equals the knee re-derived "
+                f"from {table.name}")
+        # 1% on one sensitivity may or may not move the knee.
+        assert failed in ([record], [record, knee])
         table.write_bytes(originals[table])
 
         labels = np.asarray(Image.open(prediction))
         Image.fromarray((1 - np.clip(labels, 0, 1)).astype(np.uint8)).save(prediction)
-        assert audit_main([str(results)]) == 1
+        status, failed = audit_failures(results, capsys)
+        folder = prediction.parent.parent.name  # <trainer>__2d
+        assert status == 1
+        assert failed == [
+            f"FAIL {dataset.name}: results.csv {row['model']} ({folder}) metrics equal a "
+            f"recomputation from predictions/{folder}/fold_0"
+            for row in read_results(dataset / "results.csv")
+            if f"{row['trainer']}__{row['config']}" == folder
+        ]
     finally:
         for path, content in originals.items():
             path.write_bytes(content)
-    assert audit_main([str(results)]) == 0
+    assert audit_failures(results, capsys) == (0, [])
 
 
 @pytest.mark.e2e

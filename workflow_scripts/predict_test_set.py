@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from xtinyunet.io import staged_directory
+from xtinyunet.provenance import write_code_version
 from xtinyunet.workflow import log_to, use_nnunet_env
 
 
@@ -21,6 +22,8 @@ def main(snakemake):
             )
         else:
             print(f"{images}: no test images, nothing to predict")
+        # Beside nnU-Net's dataset.json and plans.json; the evaluation reads only label files.
+        write_code_version(staging)
 
 
 # nnU-Net's worker pools start processes that import this file again: they must not rerun it.

@@ -7,7 +7,6 @@ from xtinyunet.provenance import write_manifest
 
 write_manifest(
     snakemake.output[0],
-    repo=snakemake.params.repo,
     config=snakemake.params.config,
     dataset=snakemake.wildcards.dataset,
     raw_digest=read_json(snakemake.input.raw_digest),

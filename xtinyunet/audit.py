@@ -3,28 +3,46 @@
     python -m xtinyunet.audit results/
 
 One line per check (PASS or FAIL and what was compared); exit status 1 if any check fails.
-Checks, per dataset folder:
+A file a check needs that is missing or unreadable (not JSON, wrong columns, keys missing) fails
+that check, named; the audit goes on with the others. Checks, per dataset folder:
 - every score record agrees with its row in the scores table;
 - every selection equals the knee re-derived from its scores table;
 - every model's Dice/HD95/MASD in results.csv equals a recomputation from its stored
-  predictions and the test labels;
-- the raw dataset's and the plans' hashes equal those in the manifest.
+  predictions and the test labels (or, without test labels, results.csv reports no metrics);
+- the raw dataset's and the plans' hashes equal those in the manifest;
+- every score record in a scores table, and every model in results.csv (its training
+  fingerprint, prediction folder and evaluation summary), was made by the code version the
+  manifest's `git` block states.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 import sys
 from pathlib import Path
 
+from xtinyunet.evaluation import reference_labels
 from xtinyunet.io import read_json
 from xtinyunet.metrics import METRICS, evaluate_folder, summarize
-from xtinyunet.provenance import file_sha256, folder_digest
+from xtinyunet.provenance import (
+    CODE_VERSION_FILE,
+    TRAINING_FINGERPRINT_FILE,
+    describe_code_version,
+    file_sha256,
+    folder_digest,
+)
 from xtinyunet.results import read_results
 from xtinyunet.scores import read_scores_table
 from xtinyunet.selection import select
+from xtinyunet.training import model_folder_name
 
 RELATIVE_TOLERANCE = 1e-9
+RECORD_KEYS = ("cap", "params", "seed", "n_images", "sensitivity")
+
+
+class Unreadable(Exception):
+    """A file the audit needs is missing or cannot be read; the message names it."""
 
 
 def _close(a: float, b: float) -> bool:
@@ -33,57 +51,190 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
 
 
+def _read(path: Path, reader):
+    """`reader(path)`, with a missing or unreadable file raised as Unreadable naming it."""
+    if not path.is_file():
+        raise Unreadable(f"{path}: missing")
+    try:
+        return reader(path)
+    # TypeError: a short CSV row hands the parser None for its missing fields.
+    except (OSError, ValueError, TypeError, csv.Error) as error:
+        message = str(error)
+        raise Unreadable(message if str(path) in message else f"{path}: {message}") from None
+
+
+def _read_object(path: Path, keys=()) -> dict:
+    """A JSON object that has every key of `keys`."""
+    value = _read(path, read_json)
+    if not isinstance(value, dict):
+        raise Unreadable(f"{path}: not a JSON object")
+    missing = [key for key in keys if key not in value]
+    if missing:
+        raise Unreadable(f"{path}: no {', '.join(missing)}")
+    return value
+
+
+def _runs(dataset_dir: Path, kind: str, suffix: str) -> set[str]:
+    """The scoring runs (seed<s>_k<k>) that have a file <kind>_<run><suffix>."""
+    return {p.name[len(kind) + 1 : -len(suffix)] for p in dataset_dir.glob(f"{kind}_*{suffix}")}
+
+
 def audit_scores(dataset_dir: Path):
-    for table in sorted(dataset_dir.glob("scores_*.csv")):
-        run = table.stem[len("scores_"):]
+    runs = _runs(dataset_dir, "scores", ".csv") | _runs(dataset_dir, "selection", ".json")
+    for run in sorted(runs):
+        table = dataset_dir / f"scores_{run}.csv"
+        selection_file = dataset_dir / f"selection_{run}.json"
         try:
-            rows = read_scores_table(table)
-        except ValueError as error:
-            yield False, f"{table}: {error}"
+            rows = _read(table, read_scores_table)
+        except Unreadable as error:
+            yield False, f"{table.name} and {selection_file.name} cannot be checked: {error}"
             continue
         for row in rows:
             record_file = dataset_dir / "scores" / run / f"{row['config']}.json"
-            if not record_file.is_file():
-                yield False, f"{table.name} row {row['config']}: no score record {record_file}"
+            what = f"{table.name} row {row['config']} agrees with {record_file.name}"
+            try:
+                record = _read_object(record_file, RECORD_KEYS)
+            except Unreadable as error:
+                yield False, f"{what}: {error}"
                 continue
-            record = read_json(record_file)
-            same = all(record[k] == row[k] for k in ("cap", "params", "seed", "n_images")) and (
-                _close(record["sensitivity"], row["sensitivity"]))
-            yield same, f"{table.name} row {row['config']} agrees with {record_file.name}"
-        selection_file = dataset_dir / f"selection_{run}.json"
-        yield (read_json(selection_file) == select(rows, read_json(selection_file)["method"]),
-               f"{selection_file.name} equals the knee re-derived from {table.name}")
+            same = all(record[k] == row[k] for k in RECORD_KEYS if k != "sensitivity") and (
+                isinstance(record["sensitivity"], (int, float))
+                and _close(record["sensitivity"], row["sensitivity"])
+            )
+            yield same, what
+        what = f"{selection_file.name} equals the knee re-derived from {table.name}"
+        try:
+            selection = _read_object(selection_file, ["method"])
+            again = select(rows, selection["method"])
+        except Unreadable as error:
+            yield False, f"{what}: {error}"
+        except (KeyError, ValueError) as error:  # an unknown knee method, unordered candidates
+            yield False, f"{what}: cannot re-derive it: {error!r}"
+        else:
+            yield selection == again, what
+
+
+def _reports_no_metrics(row: dict) -> bool:
+    return row["n_cases"] == 0 and all(math.isnan(row[f"{m}_mean"]) for m in METRICS)
+
+
+def _model_folds(results: Path) -> list[dict]:
+    """results.csv's rows, each with its fold as an int."""
+    rows = _read(results, read_results)
+    for row in rows:
+        if math.isnan(row["fold"]):
+            raise Unreadable(f"{results}: row {row['model']} has no fold")
+        row["fold"] = int(row["fold"])
+    return rows
 
 
 def audit_metrics(dataset_dir: Path, raw_dir: Path):
     results = dataset_dir / "results.csv"
     if not results.is_file():
         return
-    dataset_json = read_json(raw_dir / "dataset.json")
-    for row in read_results(results):
+    try:
+        rows = _model_folds(results)
+        dataset_json = _read_object(raw_dir / "dataset.json", ["file_ending", "labels"])
+    except Unreadable as error:
+        yield False, f"{results.name}: metrics cannot be recomputed: {error}"
+        return
+    labels = reference_labels(raw_dir, dataset_json)
+    for row in rows:
         name = f"{row['trainer']}__{row['config']}"
-        predictions = dataset_dir / "predictions" / name / f"fold_{int(row['fold'])}"
-        if not (raw_dir / "labelsTs").is_dir():
-            yield True, f"{results.name} {row['model']}: no test labels, nothing to recompute"
+        predictions = dataset_dir / "predictions" / name / f"fold_{row['fold']}"
+        if not labels:
+            what = f"{results.name} {row['model']} ({name}): no test labels in {raw_dir}/labelsTs"
+            if _reports_no_metrics(row):
+                yield True, f"{what}, and no metrics reported"
+            else:
+                yield False, f"{what}, yet metrics are reported for {row['n_cases']:g} cases"
             continue
-        cases = evaluate_folder(predictions, raw_dir / "labelsTs", dataset_json)
+        what = (f"{results.name} {row['model']} ({name}) metrics equal a recomputation from "
+                f"{predictions.relative_to(dataset_dir)}")
+        if not predictions.is_dir():
+            yield False, f"{what}: {predictions}: missing"
+            continue
+        try:
+            cases = evaluate_folder(predictions, raw_dir / "labelsTs", dataset_json)
+        # A prediction missing, unreadable (SimpleITK raises RuntimeError) or misshapen.
+        except (OSError, ValueError, RuntimeError) as error:
+            yield False, f"{what}: {error}"
+            continue
         again = summarize([{m: case[m] for m in METRICS} for case in cases])
-        same = all(_close(row[f"{m}_{s}"], again[f"{m}_{s}"])
-                   for m in METRICS for s in ("mean", "std"))
-        yield same, (f"{results.name} {row['model']} ({name}) metrics equal a recomputation from "
-                     f"{predictions.relative_to(dataset_dir)}")
+        same = row["n_cases"] == again["n_cases"] and all(
+            _close(row[f"{m}_{s}"], again[f"{m}_{s}"]) for m in METRICS for s in ("mean", "std"))
+        yield same, what
 
 
 def audit_manifest(dataset_dir: Path, raw_dir: Path, plans_file: Path):
     manifest_file = dataset_dir / "manifest.json"
-    if not manifest_file.is_file():
-        yield False, f"{manifest_file}: missing"
+    try:
+        manifest = _read_object(manifest_file, ["raw_dataset", "plans_sha256"])
+        if not isinstance(manifest["raw_dataset"], dict) or "sha256" not in manifest["raw_dataset"]:
+            raise Unreadable(f"{manifest_file}: no raw_dataset.sha256")
+    except Unreadable as error:
+        yield False, f"{manifest_file.name} states the data hashes: {error}"
         return
-    manifest = read_json(manifest_file)
-    yield (folder_digest(raw_dir)["sha256"] == manifest["raw_dataset"]["sha256"],
-           f"raw dataset {raw_dir.name} hashes as in {manifest_file.name}")
-    yield (file_sha256(plans_file) == manifest["plans_sha256"],
-           f"{plans_file.name} hashes as in {manifest_file.name}")
+    stated_raw = manifest["raw_dataset"]["sha256"]
+    what = f"raw dataset {raw_dir.name} hashes as in {manifest_file.name}"
+    try:
+        if not raw_dir.is_dir():
+            raise Unreadable(f"{raw_dir}: missing")
+        yield folder_digest(raw_dir)["sha256"] == stated_raw, what
+    except (Unreadable, OSError) as error:  # OSError: a file it cannot read, named by it
+        yield False, f"{what}: {error}"
+    what = f"{plans_file.name} hashes as in {manifest_file.name}"
+    try:
+        yield _read(plans_file, file_sha256) == manifest["plans_sha256"], what
+    except Unreadable as error:
+        yield False, f"{what}: {error}"
+
+
+def _made_by(file: Path, stated: dict, results_dir: Path, key: str | None = "code_version"):
+    """(ok, line): was `file` (or its `key`) written by the code version `stated`?"""
+    name = file.relative_to(results_dir)
+    try:
+        found = _read_object(file, [key] if key else [])
+    except Unreadable as error:
+        return False, f"{name}: no code version: {error}"
+    found = found[key] if key else found
+    if found == stated:
+        return True, f"{name} was made by the code manifest.json states"
+    return False, (f"{name} was made by {describe_code_version(found)}, "
+                   f"but manifest.json states {describe_code_version(stated)}")
+
+
+def audit_code_versions(dataset_dir: Path, results_dir: Path):
+    """Every result of a table comes from the code version in the manifest's git block."""
+    try:
+        stated = _read_object(dataset_dir / "manifest.json", ["git"])["git"]
+    except Unreadable as error:
+        yield False, f"code versions cannot be compared with the manifest's: {error}"
+        return
+    for run in sorted(_runs(dataset_dir, "scores", ".csv")):
+        table = dataset_dir / f"scores_{run}.csv"
+        try:
+            rows = _read(table, read_scores_table)
+        except Unreadable:
+            continue  # audit_scores reports it
+        for row in rows:
+            yield _made_by(dataset_dir / "scores" / run / f"{row['config']}.json", stated,
+                           results_dir)
+    results = dataset_dir / "results.csv"
+    try:
+        rows = _model_folds(results) if results.is_file() else []
+    except Unreadable:
+        return  # audit_metrics reports it
+    # A model listed under two names (the selected width is also in the sweep) is checked once.
+    models = dict.fromkeys((row["trainer"], row["config"], row["fold"]) for row in rows)
+    for trainer, config, fold in models:
+        name = f"{trainer}__{config}"
+        trained = (results_dir / "nnUNet_results" / dataset_dir.name
+                   / model_folder_name(trainer, config) / f"fold_{fold}")
+        yield _made_by(trained / TRAINING_FINGERPRINT_FILE, stated, results_dir)
+        yield _made_by(dataset_dir / "predictions" / name / f"fold_{fold}" / CODE_VERSION_FILE,
+                       stated, results_dir, key=None)
+        yield _made_by(dataset_dir / "evaluation" / name / f"fold_{fold}.json", stated, results_dir)
 
 
 def audit(results_dir) -> bool:
@@ -97,7 +248,8 @@ def audit(results_dir) -> bool:
         raw_dir = results_dir / "nnUNet_raw" / dataset_dir.name
         plans_file = results_dir / "nnUNet_preprocessed" / dataset_dir.name / "nnUNetPlans.json"
         checks = (audit_scores(dataset_dir), audit_metrics(dataset_dir, raw_dir),
-                  audit_manifest(dataset_dir, raw_dir, plans_file))
+                  audit_manifest(dataset_dir, raw_dir, plans_file),
+                  audit_code_versions(dataset_dir, results_dir))
         for group in checks:
             for ok, what in group:
                 print(f"{'PASS' if ok else 'FAIL'} {dataset_dir.name}: {what}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from xtinyunet.complexity import count_flops
 from xtinyunet.io import atomic_path, atomic_write_json, read_json, write_csv
 from xtinyunet.metrics import METRICS, evaluate_folder, read_label_map, reader_for, summarize
+from xtinyunet.provenance import code_version
 from xtinyunet.sensitivity import build_network, count_parameters
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,12 @@ def complexity(plans: dict, configuration: str, dataset_json: dict) -> dict:
     }
 
 
+def reference_labels(raw_dataset, dataset_json: dict) -> list[Path]:
+    """The test set's label files, sorted; none when labelsTs is missing or holds none."""
+    labels = Path(raw_dataset) / "labelsTs"
+    return sorted(labels.glob(f"*{dataset_json['file_ending']}")) if labels.is_dir() else []
+
+
 def evaluate_model(
     predictions, raw_dataset, plans_file, configuration: str,
     per_case_file, summary_file, nnunet_summary_file, model: dict,
@@ -42,9 +49,12 @@ def evaluate_model(
     dataset_json_file = raw_dataset / "dataset.json"
     dataset_json = read_json(dataset_json_file)
     labels = raw_dataset / "labelsTs"
-    summary = {**model, **complexity(read_json(plans_file), configuration, dataset_json)}
-    ending = dataset_json["file_ending"]
-    if not labels.is_dir() or not any(labels.glob(f"*{ending}")):
+    summary = {
+        **model,
+        **complexity(read_json(plans_file), configuration, dataset_json),
+        "code_version": code_version(),
+    }
+    if not reference_labels(raw_dataset, dataset_json):
         message = f"{labels}: no test labels, so no metrics; predictions are in {predictions}"
         log.warning(message)
         summary.update(metrics_available=False, message=message, n_cases=0)
@@ -72,7 +82,7 @@ def qualitative_case(raw_dataset, prediction_dirs: dict[str, Path]):
     raw_dataset = Path(raw_dataset)
     dataset_json = read_json(raw_dataset / "dataset.json")
     ending = dataset_json["file_ending"]
-    labels = sorted((raw_dataset / "labelsTs").glob(f"*{ending}"))
+    labels = reference_labels(raw_dataset, dataset_json)
     if not labels:
         raise FileNotFoundError(f"{raw_dataset / 'labelsTs'}: no test labels to show")
     case = labels[0].name[: -len(ending)]

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from xtinyunet.candidates import cap_of
 from xtinyunet.io import atomic_write_json, read_csv, read_json, write_csv
+from xtinyunet.provenance import code_version
 from xtinyunet.sensitivity import Score
 
 # Nothing machine-dependent (timings, hardware) goes into the table: the same config must give a
@@ -22,6 +23,7 @@ def write_score_record(path, score: Score, seed: int, settings: dict) -> None:
         "seed": seed,
         **{k: v for k, v in asdict(score).items() if k not in ("configuration", "sensitivity", "params")},
         "settings": settings,
+        "code_version": code_version(),
     }
     atomic_write_json(path, record)
 
