@@ -64,7 +64,7 @@ def convert(dataset: dict, out_dir, workers: int = 1) -> None:
     check_source(dataset)
     source = dataset["source"]
     if source["type"] == "nnunet_raw":
-        link_nnunet_raw_folder(Path(source["path"]), out_dir)
+        link_nnunet_raw_folder(Path(source["path"]), out_dir, workers)
     elif source["type"] == "synthetic":
         with staged_directory(out_dir) as staging:
             write_synthetic_dataset(staging, SyntheticParams.from_config(source), dataset["name"])

@@ -3,18 +3,27 @@
 Two families, as nnU-Net's readers split them: natural 2D images (PNG, JPEG, TIFF, BMP), read
 with Pillow and written as PNG for NaturalImage2DIO; and medical images (NIfTI, MHA, NRRD), read
 with SimpleITK and written as NIfTI with their geometry. Every reading error names the file.
+
+Every file is decoded completely, and an incomplete one is an error rather than a damaged case:
+Pillow refuses a truncated file (whatever LOAD_TRUNCATED_IMAGES says), SimpleITK refuses
+truncated MHA and NRRD data, but it reads a truncated NIfTI with the missing voxels as zeros, so
+a NIfTI file's gzip stream must be complete with its CRC right and hold the data its header
+describes.
 """
 
 from __future__ import annotations
 
+import gzip
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
 
 NATURAL_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-MEDICAL_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd")
+MEDICAL_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".gipl")
 # What nnU-Net's dataset.json says for each family: the written files' ending and reader.
 FILE_ENDING = {"natural": ".png", "medical": ".nii.gz"}
 READER = {"natural": "NaturalImage2DIO", "medical": "SimpleITKIO"}
@@ -58,14 +67,15 @@ class Picture:
 
 
 def _open(path: Path):
-    """The file as a Pillow or SimpleITK image; ValueError naming the file if unreadable."""
+    """The file fully decoded, as a Pillow or SimpleITK image; ValueError naming the file if it
+    is missing, unreadable or incomplete."""
     if not path.is_file():
         raise ValueError(f"{path}: file not found")
     try:
         if family(path) == "natural":
-            image = Image.open(path)
-            image.load()
-            return image
+            return _decode_natural(path)
+        if path.name.lower().endswith((".nii", ".nii.gz")):
+            _check_nifti_complete(path)
         import SimpleITK as sitk
 
         return sitk.ReadImage(str(path))
@@ -73,6 +83,69 @@ def _open(path: Path):
         raise
     except Exception as error:  # the libraries raise many kinds; all mean "cannot read"
         raise ValueError(f"{path}: cannot read the image ({error})") from None
+
+
+def _decode_natural(path: Path) -> Image.Image:
+    image = Image.open(path)  # reads the header only; load() decodes the pixels
+    # Pillow fills a truncated file's missing pixels with gray if this flag is set (by anyone).
+    fill_truncated, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        image.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = fill_truncated
+    return image
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+NIFTI1_HEADER_BYTES = 348
+
+
+def _check_nifti_complete(path: Path) -> None:
+    """ValueError naming the file if its gzip stream ends early or fails its CRC, or if it holds
+    less data than its header describes."""
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == GZIP_MAGIC  # some tools write plain NIfTI as .nii.gz
+    if compressed:
+        size, header = 0, b""
+        try:
+            with gzip.open(path) as stream:  # checks the CRC and length at the stream's end
+                while chunk := stream.read(1 << 20):
+                    header += chunk[: NIFTI1_HEADER_BYTES - len(header)]
+                    size += len(chunk)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ValueError(f"{path}: incomplete or damaged gzip data ({error})") from None
+    else:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            header = handle.read(NIFTI1_HEADER_BYTES)
+    needed = _nifti_data_end(header)
+    if needed is not None and size < needed:
+        raise ValueError(
+            f"{path}: incomplete: its NIfTI header describes {needed} bytes, the file holds "
+            f"{size}{' once decompressed' if compressed else ''}"
+        )
+
+
+def _nifti_data_end(header: bytes) -> int | None:
+    """Where a single-file NIfTI-1 image's data ends (its offset plus its voxels' bytes); None
+    if `header` is no such header: SimpleITK then judges the file (it reads no NIfTI-2)."""
+    if len(header) < NIFTI1_HEADER_BYTES or header[344:348] != b"n+1\0":
+        return None
+    order = next((o for o in "<>" if struct.unpack_from(f"{o}i", header)[0] == 348), None)
+    if order is None:
+        return None
+    ndim, *shape = struct.unpack_from(f"{order}8h", header, 40)
+    (bits,) = struct.unpack_from(f"{order}h", header, 72)
+    (offset,) = struct.unpack_from(f"{order}f", header, 108)
+    if not 1 <= ndim <= 7 or min(shape[:ndim]) < 1 or bits < 1:
+        return None
+    voxels = int(np.prod(shape[:ndim], dtype=np.int64))
+    return int(offset) + (voxels * bits + 7) // 8
+
+
+def check_complete(path: Path) -> None:
+    """Decode the file as a conversion would, for a folder that is used as it is."""
+    _open(path)
 
 
 def read_image(path: Path) -> Picture:

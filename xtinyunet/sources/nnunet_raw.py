@@ -1,12 +1,18 @@
-"""A dataset that already is an nnU-Net v2 raw folder: checked, then linked into the results."""
+"""A dataset that already is an nnU-Net v2 raw folder: checked, then linked into the results.
+
+Its images and labels are decoded completely once, in the conversion job, as a conversion
+decodes a source's files: nnU-Net's own readers would take a truncated NIfTI for a complete one.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from xtinyunet.io import staged_directory
+from xtinyunet.sources.images import check_complete
 from xtinyunet.sources.raw_dataset import SPLITS_FILE
 
 REQUIRED_FOLDERS = ("imagesTr", "labelsTr")
@@ -33,14 +39,34 @@ def check_nnunet_raw_folder(folder: Path, name: str) -> None:
             raise ValueError(f"{where}: missing folder {sub}/")
 
 
-def link_nnunet_raw_folder(source: Path, out_dir: Path) -> None:
+def dataset_files(folder: Path) -> list[Path]:
+    """The images and labels nnU-Net reads: the files with the dataset's file ending."""
+    ending = json.loads((folder / "dataset.json").read_text())["file_ending"]
+    return sorted(
+        path
+        for sub in LINKED_FOLDERS
+        if (folder / sub).is_dir()
+        for path in (folder / sub).iterdir()
+        if path.name.endswith(ending)
+    )
+
+
+def link_nnunet_raw_folder(source: Path, out_dir: Path, workers: int = 1) -> None:
     """Build `out_dir` from links to the user's image folders and a copy of dataset.json (and of
-    splits_final.json, the dataset's own folds, if the folder has one).
+    splits_final.json, the dataset's own folds, if the folder has one), once every image and
+    label decodes completely.
 
     Nothing is copied from the possibly large data, and nothing the workflow later deletes or
     rewrites (dataset.json) belongs to the user.
     """
     source = source.resolve()
+    files = dataset_files(source)
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            list(pool.map(check_complete, files, chunksize=16))
+    else:
+        for path in files:
+            check_complete(path)
     with staged_directory(out_dir) as staging:
         for sub in LINKED_FOLDERS:
             if (source / sub).is_dir():
