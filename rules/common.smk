@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from xtinyunet.baselines import (
@@ -15,6 +16,7 @@ from xtinyunet.training import (
     TRAINERS_FOLDER,
     check_trainer_name,
     model_folder_name,
+    training_iterations,
 )
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -59,6 +61,17 @@ for model, trainer in TRAINERS.items():
         check_trainer_name(trainer)
     except ValueError as error:
         raise ValueError(f"config.yaml: training.trainers.{model}: {error}") from None
+# The paper trains XTinyU-Net ten times longer than nnU-Net; a shorter schedule is allowed.
+xtinyunet_iterations, nnunet_iterations = (
+    training_iterations(TRAINERS[model]) for model in ("xtinyunet", "nnunet")
+)
+if None not in (xtinyunet_iterations, nnunet_iterations):
+    if xtinyunet_iterations < nnunet_iterations:
+        logger.warning(
+            f"config.yaml: training.trainers: XTinyU-Net's {TRAINERS['xtinyunet']} trains "
+            f"{xtinyunet_iterations} iterations, fewer than nnU-Net's {TRAINERS['nnunet']} "
+            f"({nnunet_iterations}); the paper trains XTinyU-Net ten times longer"
+        )
 BASELINES = TRAINING["baselines"]
 # A patch size a baseline cannot take fails here, before any job runs.
 for name, patch_size in TRAINING["baseline_patch_size"].items():
@@ -68,6 +81,16 @@ for name, patch_size in TRAINING["baseline_patch_size"].items():
         raise ValueError(
             f"config.yaml: training.baseline_patch_size: {error}"
         ) from None
+
+# A sweep list may name disabled datasets, but not datasets the config does not have.
+if isinstance(TRAINING["sweep"], list):
+    configured = {dataset["name"] for dataset in config["datasets"]}
+    unknown = sorted(set(TRAINING["sweep"]) - configured)
+    if unknown:
+        raise ValueError(
+            f"config.yaml: training.sweep: no dataset is named {', '.join(unknown)} "
+            f"(datasets: {', '.join(sorted(configured))})"
+        )
 
 TABLES = [
     {**table, "datasets": [d for d in table["datasets"] if d in DATASET_NAMES]}
@@ -156,7 +179,7 @@ def trained_models(dataset):
         )
         for name in BASELINES
     ]
-    if TRAINING["sweep"]:
+    if trains_sweep(dataset):
         candidates_file = checkpoints.write_candidates.get(dataset=dataset).output[0]
         with open(candidates_file) as handle:
             models += [
@@ -164,6 +187,15 @@ def trained_models(dataset):
                 for candidate in json.load(handle)
             ]
     return models
+
+
+def trains_sweep(dataset):
+    """Whether every width of `dataset` (a folder name) is trained: training.sweep is a
+    boolean for all datasets or a list of dataset names."""
+    sweep = TRAINING["sweep"]
+    if isinstance(sweep, bool):
+        return sweep
+    return DATASETS[dataset]["name"] in sweep
 
 
 def evaluation_summaries(wildcards):

@@ -1,5 +1,6 @@
 rule train_model:
-    """One fold of one model, trained by nnU-Net; a rerun continues from its checkpoint."""
+    """One fold of one model, trained by nnU-Net (seeded); a rerun continues an unfinished
+    attempt on the same inputs, and otherwise starts again from epoch 0."""
     input:
         plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
         candidates=RESULTS / "{dataset}" / "candidates.json",
@@ -28,6 +29,8 @@ rule train_model:
         id=dataset_id,
         env=NNUNET_PATHS,
         device=TRAINING["device"],
+        seed=TRAINING["seed"],
+        final_validation=TRAINING["final_validation"],
     script:
         "../workflow_scripts/train_model.py"
 

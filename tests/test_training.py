@@ -1,5 +1,6 @@
 """Training helpers: trainer lookup, the short trainers, and evaluation without test labels."""
 
+import json
 import re
 import shutil
 import signal
@@ -72,23 +73,57 @@ def test_test_set_without_labels_marks_metrics_unavailable(planned_dataset, tmp_
     assert read_json(outputs["nnunet"])["metrics_available"] is False
 
 
-RESUME_SCRIPT = """
+TRAIN_SCRIPT = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stdout)
 from xtinyunet.training import train
-train({id}, "2d_xtiny4", 0, "nnUNetTrainerShort_6ep_4it", sys.argv[1], "cpu")
+train({id}, "2d_xtiny4", 0, "{trainer}", sys.argv[1], "cpu", seed={seed}, final_validation=False)
 """
 
 
-def test_killed_training_continues_from_its_checkpoint(planned_dataset, tmp_path):
-    """SIGKILL a training once nnU-Net has checkpointed an epoch; the rerun continues from it."""
+def _training(planned_dataset, results: Path, trainer: str, seed: int = 7):
+    """The command that trains 2d_xtiny4 of the tiny dataset into `results`, its fold folder
+    and its environment."""
+    env = {**nnunet_env(planned_dataset.parent.parent), "nnUNet_results": str(results),
+           "nnUNet_n_proc_DA": "0", "nnUNet_extTrainer": str(Path(short.__file__).parent)}
+    folder = results / planned_dataset.name / model_folder_name(trainer, "2d_xtiny4") / "fold_0"
+    script = TRAIN_SCRIPT.format(id=TINY_DATASET["id"], trainer=trainer, seed=seed)
+    return [sys.executable, "-c", script, str(folder)], folder, env
 
-    root = planned_dataset.parent.parent
-    env = {**nnunet_env(root), "nnUNet_results": str(tmp_path), "nnUNet_n_proc_DA": "0",
-           "nnUNet_extTrainer": str(Path(short.__file__).parent)}
-    folder = (tmp_path / planned_dataset.name
-              / model_folder_name("nnUNetTrainerShort_6ep_4it", "2d_xtiny4") / "fold_0")
-    command = [sys.executable, "-c", RESUME_SCRIPT.format(id=TINY_DATASET["id"]), str(folder)]
+
+def _run(command, env) -> str:
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def _epochs_run(output: str) -> list[int]:
+    return [int(e) for e in re.findall(r"Epoch (\d+)\n", output)]
+
+
+def test_same_seed_gives_identical_checkpoints(planned_dataset, tmp_path):
+    weights = {}
+    for run, seed in (("first", 7), ("again", 7), ("other seed", 8)):
+        command, folder, env = _training(
+            planned_dataset, tmp_path / run, "nnUNetTrainerShort_2ep_3it", seed
+        )
+        _run(command, env)
+        weights[run] = torch.load(folder / "checkpoint_final.pth", weights_only=False)[
+            "network_weights"
+        ]
+        assert read_json(folder / "training_fingerprint.json")["seed"] == seed
+
+    def same(a, b):
+        return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    assert same(weights["first"], weights["again"])
+    assert not same(weights["first"], weights["other seed"])
+
+
+def test_killed_training_continues_only_on_unchanged_inputs(planned_dataset, tmp_path):
+    """SIGKILL a training once nnU-Net has checkpointed an epoch; the rerun continues from it.
+    Once the candidate's plans change, the same unfinished folder starts again from epoch 0."""
+    command, folder, env = _training(planned_dataset, tmp_path, "nnUNetTrainerShort_6ep_4it")
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
     latest = folder / "checkpoint_latest.pth"
@@ -99,13 +134,45 @@ def test_killed_training_continues_from_its_checkpoint(planned_dataset, tmp_path
     first.wait()
     killed_at = _epoch(latest)
     assert not (folder / "checkpoint_final.pth").exists()
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(folder, unfinished)
 
-    second = subprocess.run(command, env=env, capture_output=True, text=True)
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    assert "continuing from the checkpoint" in second.stdout + second.stderr
-    epochs_run = [int(e) for e in re.findall(r"Epoch (\d+)\n", second.stdout)]
+    output = _run(command, env)
+    assert "continuing the unfinished training" in output
+    epochs_run = _epochs_run(output)
     assert epochs_run and epochs_run[0] == killed_at  # nothing before the checkpoint again
     assert torch.load(folder / "checkpoint_final.pth", weights_only=False)["current_epoch"] == 6
+
+    # The same unfinished attempt, but the candidate's plans changed since.
+    shutil.rmtree(folder)
+    shutil.copytree(unfinished, folder)
+    plans_file = planned_dataset / "nnUNetPlans.json"
+    original = plans_file.read_text()
+    try:
+        plans = read_json(plans_file)
+        plans["configurations"]["2d_xtiny4"]["architecture"]["arch_kwargs"]["n_conv_per_stage"] = [
+            1 for _ in plans["configurations"]["2d_xtiny4"]["architecture"]["arch_kwargs"][
+                "n_conv_per_stage"]
+        ]
+        plans_file.write_text(json.dumps(plans))
+        output = _run(command, env)
+    finally:
+        plans_file.write_text(original)
+    assert "made from other inputs (plans_configuration)" in output
+    assert _epochs_run(output)[0] == 0
+    assert not (folder / "checkpoint_latest.pth").exists()
+
+
+def test_finished_training_rerun_starts_from_epoch_zero(planned_dataset, tmp_path):
+    """Snakemake deletes only checkpoint_final.pth before rerunning a finished training: the
+    rerun must not continue from the best checkpoint nnU-Net left beside it."""
+    command, folder, env = _training(planned_dataset, tmp_path, "nnUNetTrainerShort_2ep_3it")
+    _run(command, env)
+    assert (folder / "checkpoint_best.pth").is_file()
+    (folder / "checkpoint_final.pth").unlink()
+    output = _run(command, env)
+    assert "no unfinished training to continue; starting from epoch 0" in output
+    assert _epochs_run(output) == [0, 1]
 
 
 def _epoch(checkpoint) -> int:

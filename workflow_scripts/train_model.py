@@ -15,6 +15,8 @@ def main(snakemake):
         trainer=snakemake.wildcards.trainer,
         output_folder=Path(snakemake.output[0]).parent,
         device=snakemake.params.device,
+        seed=snakemake.params.seed,
+        final_validation=snakemake.params.final_validation,
     )
 
 

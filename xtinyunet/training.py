@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import random
 import re
+import shutil
+from importlib import metadata
 from pathlib import Path
+
+from xtinyunet.io import atomic_write_json, read_json
+from xtinyunet.provenance import TRAINING_FINGERPRINT_FILE, code_version, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +27,24 @@ TRAINERS_FOLDER = Path(__file__).parent / "trainers"
 SHORT_TRAINER = re.compile(r"nnUNetTrainerShort_([1-9]\d*)ep_([1-9]\d*)it")
 # <trainer>_NoDeepSupervision, also made there: for networks with a single output.
 NO_DEEP_SUPERVISION = "_NoDeepSupervision"
+# nnU-Net keeps it while a training runs and deletes it when the training finishes.
+LATEST_CHECKPOINT = "checkpoint_latest.pth"
+
+
+# Iterations per epoch of nnunetv2's trainers, and the epochs of those that say theirs in the name.
+NNUNET_ITERATIONS_PER_EPOCH = 250
+NNUNET_EPOCHS = re.compile(r"nnUNetTrainer(?:_(\d+)epochs)?")
+
+
+def training_iterations(trainer: str) -> int | None:
+    """Training iterations of a trainer whose name tells its schedule (nnunetv2's
+    nnUNetTrainer, nnUNetTrainer_<E>epochs, this project's short trainers); None otherwise."""
+    name = trainer.removesuffix(NO_DEEP_SUPERVISION)
+    if short := SHORT_TRAINER.fullmatch(name):
+        return int(short[1]) * int(short[2])
+    if nnunet := NNUNET_EPOCHS.fullmatch(name):
+        return int(nnunet[1] or 1000) * NNUNET_ITERATIONS_PER_EPOCH
+    return None
 
 
 def model_folder_name(trainer: str, configuration: str) -> str:
@@ -27,20 +52,27 @@ def model_folder_name(trainer: str, configuration: str) -> str:
     return f"{trainer}__{PLANS}__{configuration}"
 
 
-def check_trainer_name(name: str) -> None:
-    """Raise ValueError unless nnU-Net will find trainer `name` (nnunetv2's or this project's).
+def nnunet_trainer_module(name: str) -> str | None:
+    """The nnunetv2 module that defines trainer class `name`, or None.
 
-    A text search of nnunetv2's trainer sources: importing them takes seconds, too long for a
-    check that runs every time the workflow is parsed.
+    A text search of nnunetv2's trainer sources rather than nnU-Net's own lookup, which imports
+    every trainer module (seconds): too slow for a check at every parse of the workflow, and a
+    large share of a short training job.
     """
-    name = name.removesuffix(NO_DEEP_SUPERVISION)
-    if SHORT_TRAINER.fullmatch(name):
-        return
-    package = importlib.util.find_spec("nnunetv2").submodule_search_locations[0]
+    package = Path(importlib.util.find_spec("nnunetv2").submodule_search_locations[0])
     definition = re.compile(rf"^class {re.escape(name)}\(", re.MULTILINE)
-    for source in (Path(package) / "training" / "nnUNetTrainer").rglob("*.py"):
+    for source in sorted((package / "training" / "nnUNetTrainer").rglob("*.py")):
         if definition.search(source.read_text(errors="replace")):
-            return
+            module = source.relative_to(package.parent).with_suffix("")
+            return ".".join(module.parts)
+    return None
+
+
+def check_trainer_name(name: str) -> None:
+    """Raise ValueError unless nnU-Net will find trainer `name` (nnunetv2's or this project's)."""
+    name = name.removesuffix(NO_DEEP_SUPERVISION)
+    if SHORT_TRAINER.fullmatch(name) or nnunet_trainer_module(name) is not None:
+        return
     raise ValueError(
         f"nnU-Net has no trainer {name!r}: use one of nnunetv2's (e.g. nnUNetTrainer, "
         f"nnUNetTrainer_100epochs) or nnUNetTrainerShort_<epochs>ep_<iterations>it, "
@@ -48,30 +80,182 @@ def check_trainer_name(name: str) -> None:
     )
 
 
-def train(
-    dataset_id: int, configuration: str, fold: int, trainer: str, output_folder, device: str
-) -> None:
-    """Train one fold; continue from nnU-Net's latest checkpoint if an earlier run left one."""
+def trainer_class(name: str) -> type:
+    """The class of trainer `name`, importing only the module that defines it."""
+    if name.endswith(NO_DEEP_SUPERVISION) or SHORT_TRAINER.fullmatch(name):
+        from xtinyunet.trainers import xtinyunet_trainers
+
+        return getattr(xtinyunet_trainers, name)
+    module = nnunet_trainer_module(name)
+    if module is None:
+        check_trainer_name(name)  # raises, naming the trainer
+    return getattr(importlib.import_module(module), name)
+
+
+def training_fingerprint(
+    preprocessed_dir, plans: dict, configuration: str, trainer: str, fold: int, seed: int | None
+) -> dict:
+    """What defines one training: a checkpoint may only be continued by a job with the same.
+
+    The configuration as nnU-Net resolves it (inherited keys included), the dataset's
+    fingerprint and validation folds, trainer, fold, seed and the code and library versions.
+    """
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    from xtinyunet.sources.raw_dataset import SPLITS_FILE
+
+    preprocessed_dir = Path(preprocessed_dir)
+    inputs = {
+        name: file_sha256(preprocessed_dir / name)
+        for name in ("dataset_fingerprint.json", "dataset.json", SPLITS_FILE)
+        if (preprocessed_dir / name).is_file()
+    }
+    return {
+        "configuration": configuration,
+        "plans_configuration": PlansManager(plans).get_configuration(configuration).configuration,
+        "preprocessed_sha256": inputs,
+        "trainer": trainer,
+        "fold": fold,
+        "seed": seed,
+        "code_version": code_version(),
+        "versions": {name: metadata.version(name) for name in ("nnunetv2", "torch")},
+    }
+
+
+def ensure_splits_file(preprocessed_dir, plans: dict, configuration: str) -> None:
+    """Write nnU-Net's default 5-fold split to splits_final.json unless the dataset has one.
+
+    nnU-Net's trainer writes the same file on its first training (do_split); written here
+    first, it is an input of every training's fingerprint, and parallel trainings do not race.
+    """
+    from nnunetv2.training.dataloading.nnunet_dataset import infer_dataset_class
+    from nnunetv2.utilities.crossval_split import generate_crossval_split
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    from xtinyunet.sources.raw_dataset import SPLITS_FILE
+
+    splits_file = Path(preprocessed_dir) / SPLITS_FILE
+    if splits_file.is_file():
+        return
+    data_identifier = PlansManager(plans).get_configuration(configuration).data_identifier
+    data_dir = str(Path(preprocessed_dir) / data_identifier)
+    identifiers = sorted(infer_dataset_class(data_dir).get_identifiers(data_dir))
+    # nnU-Net's own seed and fold count for its default split.
+    atomic_write_json(splits_file, generate_crossval_split(identifiers, seed=12345, n_splits=5))
+
+
+def prepare_output_folder(output_folder, fingerprint: dict) -> bool:
+    """Decide whether a training continues an earlier attempt; True if it does.
+
+    Only an unfinished attempt of the same job is continued: nnU-Net keeps checkpoint_latest.pth
+    until a training finishes. Anything else in the folder (a finished model's best checkpoint, a
+    run on other plans or data) is cleared, so that nnU-Net cannot continue from it.
+    """
+    output_folder = Path(output_folder)
+    fingerprint_file = output_folder / TRAINING_FINGERPRINT_FILE
+    if (output_folder / LATEST_CHECKPOINT).is_file():
+        try:
+            earlier = read_json(fingerprint_file)
+        except (OSError, ValueError):
+            earlier = None
+        if earlier == fingerprint:
+            log.info("continuing the unfinished training in %s", output_folder)
+            return True
+        log.warning(
+            "%s: the unfinished training there was made from other inputs (%s); starting from "
+            "epoch 0 in a clean folder",
+            output_folder,
+            ", ".join(_differences(earlier, fingerprint)),
+        )
+    elif output_folder.exists() and any(output_folder.iterdir()):
+        log.info("%s: no unfinished training to continue; starting from epoch 0 in a clean "
+                 "folder", output_folder)
+    if output_folder.exists():
+        shutil.rmtree(output_folder)
+    output_folder.mkdir(parents=True)
+    atomic_write_json(fingerprint_file, fingerprint)
+    return False
+
+
+def _differences(earlier: dict | None, fingerprint: dict) -> list[str]:
+    if earlier is None:
+        return [f"no readable {TRAINING_FINGERPRINT_FILE}"]
+    return [key for key in fingerprint if earlier.get(key) != fingerprint[key]] or ["format"]
+
+
+def seed_training(seed: int) -> None:
+    """Seed what nnU-Net's training draws from: the network's initialization, the case
+    sampling and the augmentation (single-process data loading, as on CPU)."""
+    import numpy as np
     import torch
-    from nnunetv2.run.run_training import run_training
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train(
+    dataset_id: int,
+    configuration: str,
+    fold: int,
+    trainer: str,
+    output_folder,
+    device: str,
+    seed: int | None = None,
+    final_validation: bool = True,
+) -> None:
+    """Train one fold with nnU-Net, as `nnUNetv2_train` does, with the project's additions.
+
+    - `seed` seeds the training (nnU-Net itself does not); None leaves it unseeded.
+    - An unfinished attempt of the same job (same fingerprint) is continued; otherwise the
+      training starts from epoch 0 in a clean folder.
+    - `final_validation` False skips nnU-Net's prediction of the validation fold after
+      training, when the test set is what measures the model.
+    """
+    import torch
+    from nnunetv2.run.run_training import maybe_load_checkpoint
+    from nnunetv2.utilities.dataset_name_id_conversion import maybe_convert_to_dataset_name
 
     output_folder = Path(output_folder)
-    resume = any((output_folder / f).is_file() for f in ("checkpoint_latest.pth", "checkpoint_best.pth"))
-    if resume:
-        log.info("continuing from the checkpoint in %s", output_folder)
-    run_training(
-        str(dataset_id),
-        configuration,
-        fold,
-        trainer_class_name=trainer,
-        plans_identifier=PLANS,
-        continue_training=resume,
+    preprocessed_dir = Path(os.environ["nnUNet_preprocessed"]) / maybe_convert_to_dataset_name(
+        int(dataset_id)
+    )
+    plans = read_json(preprocessed_dir / f"{PLANS}.json")
+    ensure_splits_file(preprocessed_dir, plans, configuration)
+    fingerprint = training_fingerprint(
+        preprocessed_dir, plans, configuration, trainer, fold, seed
+    )
+    resume = prepare_output_folder(output_folder, fingerprint)
+    if seed is not None:
+        seed_training(seed)
+    # As nnU-Net's get_trainer_from_args builds it, without importing every trainer module.
+    nnunet_trainer = trainer_class(trainer)(
+        plans={**plans, "continue_training": resume},
+        configuration=configuration,
+        fold=fold,
+        dataset_json=read_json(preprocessed_dir / "dataset.json"),
         device=torch.device(device),
     )
+    if Path(nnunet_trainer.output_folder).resolve() != output_folder.resolve():
+        raise RuntimeError(
+            f"nnU-Net trains into {nnunet_trainer.output_folder}, not {output_folder}: check "
+            "nnUNet_results"
+        )
+    maybe_load_checkpoint(nnunet_trainer, resume, False)
+    nnunet_trainer.run_training()
+    if final_validation:
+        nnunet_trainer.perform_actual_validation(False)
+    else:
+        log.info("final validation skipped (training.final_validation: false)")
 
 
 def predict(model_folder, fold: int, images_dir, output_dir, device: str) -> None:
-    """Segment every image of `images_dir` with one fold's final checkpoint (default settings)."""
+    """Segment every image of `images_dir` with one fold's final checkpoint (default settings).
+
+    nnU-Net's sequential prediction: in this process, without the worker pools of
+    predict_from_files, whose start-up (each worker imports nnU-Net again) costs more than
+    predicting a test set of small images.
+    """
     import torch
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 
@@ -79,11 +263,6 @@ def predict(model_folder, fold: int, images_dir, output_dir, device: str) -> Non
     predictor.initialize_from_trained_model_folder(
         str(model_folder), use_folds=(fold,), checkpoint_name="checkpoint_final.pth"
     )
-    predictor.predict_from_files(
-        str(images_dir),
-        str(output_dir),
-        save_probabilities=False,
-        overwrite=True,
-        num_processes_preprocessing=1,
-        num_processes_segmentation_export=1,
+    predictor.predict_from_files_sequential(
+        str(images_dir), str(output_dir), save_probabilities=False, overwrite=True
     )

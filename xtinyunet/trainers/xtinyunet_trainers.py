@@ -1,7 +1,8 @@
 """This project's nnU-Net trainers, found by nnU-Net through nnUNet_extTrainer.
 
 - `nnUNetTrainerShort_{E}ep_{I}it`: nnU-Net's own nnUNetTrainer with E epochs of I training
-  iterations (and max(1, I // 5) validation iterations), checkpointed every epoch, like
+  iterations (and max(1, I // 5) validation iterations), checkpointed every epoch, its progress
+  plot drawn once at the end, like
   nnunetv2's nnUNetTrainer_5epochs variants but with both numbers chosen in config.yaml.
 - `{trainer}_NoDeepSupervision`: any of those or of nnunetv2's trainers with deep supervision
   off, for networks with a single output (the baselines in xtinyunet/baselines).
@@ -18,7 +19,12 @@ import sys
 import torch
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
-from xtinyunet.training import NO_DEEP_SUPERVISION, SHORT_TRAINER
+from xtinyunet.training import (
+    NO_DEEP_SUPERVISION,
+    SHORT_TRAINER,
+    nnunet_trainer_module,
+    trainer_class,
+)
 
 
 def _short_trainer(name: str, epochs: int, iterations: int) -> type:
@@ -36,6 +42,15 @@ def _short_trainer(name: str, epochs: int, iterations: int) -> type:
         self.num_val_iterations_per_epoch = max(1, iterations // 5)
         # Checkpoint every epoch, so that a killed short run resumes where it stopped.
         self.save_every = 1
+        # nnU-Net redraws progress.png after every epoch, which costs as much as a short epoch
+        # of a small network: a short run draws it once, after its last epoch.
+        plot_progress = self.logger.plot_progress_png
+
+        def plot_after_the_last_epoch(output_folder):
+            if self.current_epoch >= self.num_epochs - 1:
+                plot_progress(output_folder)
+
+        self.logger.plot_progress_png = plot_after_the_last_epoch
 
     return type(name, (nnUNetTrainer,), {"__init__": __init__, "__module__": __name__})
 
@@ -67,14 +82,6 @@ def _without_deep_supervision(name: str, base: type) -> type:
     )
 
 
-def _nnunet_trainer(name: str) -> type | None:
-    import nnunetv2
-    from nnunetv2.utilities.find_class_by_name import recursive_find_python_class
-
-    folder = f"{nnunetv2.__path__[0]}/training/nnUNetTrainer"
-    return recursive_find_python_class(folder, name, "nnunetv2.training.nnUNetTrainer")
-
-
 def __getattr__(name: str) -> type:
     match = SHORT_TRAINER.fullmatch(name)
     if match is not None:
@@ -83,9 +90,9 @@ def __getattr__(name: str) -> type:
         base_name = name.removesuffix(NO_DEEP_SUPERVISION)
         if SHORT_TRAINER.fullmatch(base_name):
             base = getattr(sys.modules[__name__], base_name)
+        elif nnunet_trainer_module(base_name) is not None:
+            base = trainer_class(base_name)
         else:
-            base = _nnunet_trainer(base_name)
-        if base is None:
             raise AttributeError(name)
         trainer = _without_deep_supervision(name, base)
     else:
