@@ -127,9 +127,7 @@ def test_update_json_writes_a_change_made_in_place(tmp_path):
         return plans
 
     update_json(target, add_candidate)
-    assert read_json(target) == {
-        "configurations": {"2d": {}, "2d_xtiny8": {"inherits_from": "2d"}}
-    }
+    assert read_json(target) == {"configurations": {"2d": {}, "2d_xtiny8": {"inherits_from": "2d"}}}
     assert entries(tmp_path) == ["nnUNetPlans.json"]
 
 
