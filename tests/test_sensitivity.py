@@ -91,12 +91,46 @@ def test_k_sample_images_are_drawn_by_the_seed(planned_dataset, plans, dataset_j
     assert choose_cases(["a", "b"], 10, seed=0) == ["a", "b"]
 
 
-def test_float64_option_scores_close_to_float32(planned_dataset, plans, dataset_json):
-    single = score_candidate(planned_dataset, plans, dataset_json, "2d_xtiny8", seed=7)
-    double = score_candidate(
-        planned_dataset, plans, dataset_json, "2d_xtiny8", seed=7, precision="float64"
+def dtypes_seen_while_scoring(*args, **kwargs) -> tuple[object, set]:
+    """score_candidate's result and the dtypes of every input and parameter its modules saw."""
+    seen = set()
+
+    def record(module, inputs):
+        seen.update(t.dtype for t in inputs if isinstance(t, torch.Tensor))
+        seen.update(p.dtype for p in module.parameters(recurse=False))
+
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(record)
+    try:
+        return score_candidate(*args, **kwargs), seen
+    finally:
+        hook.remove()
+
+
+def test_float64_option_scores_in_float64(planned_dataset, plans, dataset_json):
+    """Network and images really are float64: a float32 run would pass a loose tolerance too."""
+    args = (planned_dataset, plans, dataset_json, "2d_xtiny8", 369)
+    single, single_dtypes = dtypes_seen_while_scoring(*args)
+    double, double_dtypes = dtypes_seen_while_scoring(*args, precision="float64")
+    assert single_dtypes == {torch.float32}
+    assert double_dtypes == {torch.float64}
+
+    # Reference: plain autograd on the same images and initialization, in float64, one by one.
+    images, network = images_and_network(
+        planned_dataset, plans, dataset_json, "2d_xtiny8", torch.float64
     )
-    assert double.sensitivity == pytest.approx(single.sensitivity, rel=1e-3)
+    reference = []
+    for image in images:
+        x = image[None].clone().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(network(x).sum(), x)
+        reference.append(gradient.norm().item())
+    np.testing.assert_allclose(double.per_image, reference, rtol=1e-12, atol=0)
+    assert double.sensitivity == pytest.approx(np.mean(reference), rel=1e-12, abs=0)
+
+    # float32 norms carry 24 bits, float64 ones more; both estimate the same number.
+    assert all(float(np.float32(v)) == v for v in single.per_image)
+    assert not any(float(np.float32(v)) == v for v in double.per_image)
+    assert single.sensitivity == pytest.approx(double.sensitivity, rel=1e-4)
+    assert single.sensitivity != pytest.approx(double.sensitivity, rel=1e-12, abs=0)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")

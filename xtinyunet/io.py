@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -74,7 +75,7 @@ def update_json(path, change):
     """Apply `change` to the JSON object in `path`; rewrite the file (atomically) only if that
     changed it, so that applying an idempotent change twice leaves the file untouched."""
     before = read_json(path)
-    after = change(before)
+    after = change(copy.deepcopy(before))  # a change made in place must still be seen
     if after != before:
         atomic_write_json(path, after)
     return after
@@ -83,16 +84,21 @@ def update_json(path, change):
 def publish_directory(staging: Path, target: Path) -> None:
     """Put the finished folder `staging` at `target`, replacing an earlier version of it.
 
-    The new folder appears under its name in one rename; the old one is moved aside first and
-    deleted only after that, so a reader sees the old or the new folder, never a mix.
+    The new folder appears under its name in one rename; the old one (folder, file or link) is
+    moved aside first and deleted only after that, so a reader sees the old or the new folder,
+    never a mix, and a failed rename puts the old one back.
     """
     previous = None
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    elif target.exists():
+    if target.exists() or target.is_symlink():
         previous = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old."))
         os.replace(target, previous / target.name)
-    os.replace(staging, target)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if previous is not None:  # put the old version back under its name
+            os.replace(previous / target.name, target)
+            previous.rmdir()
+        raise
     if previous is not None:
         shutil.rmtree(previous)
 
