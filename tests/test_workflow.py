@@ -354,7 +354,8 @@ def test_a_scoring_job_killed_mid_way_leaves_no_score_and_a_rerun_completes(fini
                "--cores", "1", score]
     # Its own session, so that one signal kills Snakemake and the job it started.
     job = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, env={"PATH": f"{BIN}:/usr/bin:/bin"})
+                           stderr=subprocess.DEVNULL,
+                           env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(workdir)})
     deadline = time.monotonic() + 120
     while not log.exists() and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
