@@ -26,8 +26,9 @@ def save(fig, paths) -> None:
 
 def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths) -> None:
     """Dice (mean ± std) vs parameters of every trained width (log x), the baseline's
-    Dice - std as a dashed line, the lightweight baselines as markers, XTinyU-Net starred; on a second axis the sensitivity
-    differences with the selection circled (docs/method.md section 7.1)."""
+    Dice - std as a dashed line, the lightweight baselines as markers, XTinyU-Net starred; on a
+    second axis the sensitivity differences with the selection circled (docs/method.md
+    section 7.1)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sweep = sorted((r for r in results if r["model"] == "sweep"), key=lambda r: r["params"])
