@@ -60,6 +60,8 @@ for model, trainer in TRAINERS.items():
     except ValueError as error:
         raise ValueError(f"config.yaml: training.trainers.{model}: {error}") from None
 BASELINES = TRAINING["baselines"]
+# Their names as the tables and figures show them, for the report captions.
+BASELINE_NAMES = [DISPLAY_NAMES[name] for name in BASELINES]
 # A patch size a baseline cannot take fails here, before any job runs.
 for name, patch_size in TRAINING["baseline_patch_size"].items():
     try:
