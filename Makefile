@@ -22,6 +22,8 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	snakemake --lint
 	snakefmt --check .
+	ruff check .
+	ruff format --check .
 
 dry-run: $(INSTALLED)
 	snakemake -n

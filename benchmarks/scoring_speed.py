@@ -24,13 +24,13 @@ import torch
 
 from xtinyunet.candidates import candidates_from_plans, write_candidates
 from xtinyunet.io import read_json
-from xtinyunet.sources import convert, dataset_folder_name
 from xtinyunet.sensitivity import (
     build_network,
     input_gradient_norms,
     load_sample_images,
     score_candidate,
 )
+from xtinyunet.sources import convert, dataset_folder_name
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -48,7 +48,7 @@ for dataset in DATASETS.values():
 SCORING = config["scoring"]
 SEEDS = SCORING["seeds"]
 NUM_IMAGES = [str(k) for k in SCORING["num_images"]]
-# Several seeds or Ks: a figure of how the selection moves with them (METHOD.md section 7.2).
+# Several seeds or Ks: a figure of how the selection moves with them (docs/method.md section 7.2).
 ROBUSTNESS = len(SEEDS) > 1 or len(NUM_IMAGES) > 1
 # The selection that is trained: the first seed's, with the first K.
 PRIMARY_SELECTION = f"selection_seed{SEEDS[0]}_k{NUM_IMAGES[0]}.json"
@@ -73,6 +73,8 @@ if None not in (xtinyunet_iterations, nnunet_iterations):
             f"({nnunet_iterations}); the paper trains XTinyU-Net ten times longer"
         )
 BASELINES = TRAINING["baselines"]
+# Their names as the tables and figures show them, for the report captions.
+BASELINE_NAMES = [DISPLAY_NAMES[name] for name in BASELINES]
 # A patch size a baseline cannot take fails here, before any job runs.
 for name, patch_size in TRAINING["baseline_patch_size"].items():
     try:

@@ -35,6 +35,8 @@ rule plot_dice_vs_params:
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
+    params:
+        baselines=BASELINE_NAMES,
     script:
         "../workflow_scripts/plot_dice_vs_params.py"
 
@@ -59,6 +61,7 @@ rule make_table:
     params:
         table=table_config,
         fold=TRAINING["folds"][0],
+        baselines=BASELINE_NAMES,
     script:
         "../workflow_scripts/make_table.py"
 

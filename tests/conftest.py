@@ -22,6 +22,14 @@ TINY_DATASET = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def caches_outside_the_tree(tmp_path_factory):
+    """Matplotlib's font cache and other XDG caches go to a temporary folder, not to $HOME/.cache
+    (which may be the checkout); subprocesses that copy os.environ inherit this."""
+    os.environ["MPLCONFIGDIR"] = str(tmp_path_factory.mktemp("matplotlib"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 def nnunet_env(root: Path) -> dict:
     env = dict(os.environ)
     env.update(

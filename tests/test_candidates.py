@@ -1,4 +1,4 @@
-"""Width candidates written into nnU-Net plans (METHOD.md section 1)."""
+"""Width candidates written into nnU-Net plans (docs/method.md section 1)."""
 
 import pytest
 
@@ -11,7 +11,7 @@ from xtinyunet.candidates import (
 )
 from xtinyunet.sensitivity import build_network, count_parameters
 
-# METHOD.md section 1's check: the 2d plans of a large 2D image, 7 stages.
+# docs/method.md section 1's check: the 2d plans of a large 2D image, 7 stages.
 SEVEN_STAGES = dict(
     n_stages=7,
     features_per_stage=[32, 64, 128, 256, 512, 512, 512],

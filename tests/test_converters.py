@@ -316,7 +316,8 @@ def test_image_and_mask_sizes_differ(tmp_path):
     assert_fails_cleanly(
         config,
         tmp_path / "out",
-        r"case_04_mask\.png: mask size \(20, 32\) differs from image .*case_04\.png size \(24, 32\)",
+        r"case_04_mask\.png: mask size \(20, 32\) differs from image "
+        r".*case_04\.png size \(24, 32\)",
     )
 
 

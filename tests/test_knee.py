@@ -1,4 +1,4 @@
-"""Knee selection against curves worked by hand from METHOD.md section 3."""
+"""Knee selection against curves worked by hand from docs/method.md section 3."""
 
 import pytest
 

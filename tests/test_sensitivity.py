@@ -1,4 +1,4 @@
-"""The sensitivity score (METHOD.md section 2) on nnU-Net's real preprocessed data and networks."""
+"""Sensitivity score (docs/method.md section 2) on nnU-Net's real preprocessed data and networks."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Width-capped candidate configurations written into nnU-Net's plans (METHOD.md section 1)."""
+"""Width-capped candidate configurations written into nnU-Net's plans (docs/method.md section 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Figures of the paper (METHOD.md section 7)."""
+"""Figures of the paper (docs/method.md section 7)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def save(fig, paths) -> None:
 
 def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths) -> None:
     """Dice (mean ± std) vs parameters of every trained width (log x), the baseline's
-    Dice - std as a dashed line, the lightweight baselines as markers, XTinyU-Net starred; on a second axis the sensitivity
-    differences with the selection circled (METHOD.md section 7.1)."""
+    Dice - std as a dashed line, the lightweight baselines as markers, XTinyU-Net starred; on a
+    second axis the sensitivity differences with the selection circled (docs/method.md
+    section 7.1)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sweep = sorted((r for r in results if r["model"] == "sweep"), key=lambda r: r["params"])
@@ -101,7 +102,7 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
 
 def plot_selection_robustness(selections: list[dict], title: str, paths) -> None:
     """Selected width vs initialization seed, one line per number of sample images K
-    (METHOD.md section 7.2)."""
+    (docs/method.md section 7.2)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     seeds = sorted({s["seed"] for s in selections})
@@ -136,7 +137,7 @@ def plot_qualitative(
     image: np.ndarray, reference: np.ndarray, predictions: dict[str, np.ndarray], title: str, paths
 ) -> None:
     """One test case: the image, its ground truth, then each model's prediction overlaid
-    (METHOD.md section 7.3). `image` is (C, H, W); label maps are (H, W)."""
+    (docs/method.md section 7.3). `image` is (C, H, W); label maps are (H, W)."""
     plt = _pyplot()
     panels = {"image": None, "ground truth": reference, **predictions}
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.8))

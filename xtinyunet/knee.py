@@ -1,9 +1,9 @@
-"""Knee selection on a sensitivity curve (METHOD.md section 3)."""
+"""Knee selection on a sensitivity curve (docs/method.md section 3)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -15,7 +15,7 @@ TIE_TOLERANCE = 1e-12
 class Knee:
     """Result of a knee search over candidates ordered widest to narrowest.
 
-    `k` is the split of METHOD.md section 3; the selected candidate is `index` = k - 1.
+    `k` is the split of docs/method.md section 3; the selected candidate is `index` = k - 1.
     """
 
     index: int

@@ -1,4 +1,4 @@
-"""Input-Jacobian sensitivity of a width candidate at initialization (METHOD.md section 2).
+"""Input-Jacobian sensitivity of a width candidate at initialization (docs/method.md section 2).
 
 Imports stay lean (torch and nnU-Net's plans/dataset helpers, not its trainer): with one job
 per candidate, interpreter start-up is a large share of the scoring stage.

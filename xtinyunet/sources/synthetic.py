@@ -34,7 +34,7 @@ class SyntheticParams:
     seed: int = 0
 
     @classmethod
-    def from_config(cls, source: dict) -> "SyntheticParams":
+    def from_config(cls, source: dict) -> SyntheticParams:
         fields = {k: v for k, v in source.items() if k != "type"}
         for key in ("lesions_per_image", "contrast"):
             if key in fields:
