@@ -11,20 +11,15 @@ import logging
 import re
 from pathlib import Path
 
+# model_folder_name is imported from here by callers that also train.
+from xtinyunet.names import NO_DEEP_SUPERVISION, PLANS, model_folder_name  # noqa: F401
+
 log = logging.getLogger(__name__)
 
-PLANS = "nnUNetPlans"
 # The folder given to nnU-Net as nnUNet_extTrainer: it imports every module in it.
 TRAINERS_FOLDER = Path(__file__).parent / "trainers"
 # nnUNetTrainerShort_<epochs>ep_<iterations>it, made by trainers/xtinyunet_trainers.py.
 SHORT_TRAINER = re.compile(r"nnUNetTrainerShort_([1-9]\d*)ep_([1-9]\d*)it")
-# <trainer>_NoDeepSupervision, also made there: for networks with a single output.
-NO_DEEP_SUPERVISION = "_NoDeepSupervision"
-
-
-def model_folder_name(trainer: str, configuration: str) -> str:
-    """nnU-Net's name for a trained model's folder under nnUNet_results/DatasetXXX_Name/."""
-    return f"{trainer}__{PLANS}__{configuration}"
 
 
 def check_trainer_name(name: str) -> None:
