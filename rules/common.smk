@@ -1,23 +1,28 @@
 import json
+import shlex
 from pathlib import Path
 
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from xtinyunet.baselines import (
-    DISPLAY_NAMES,
+# Light modules only (no torch, no nnunetv2): they are imported every time the workflow is
+# parsed (tests/test_names.py checks it).
+from xtinyunet.names import (
+    BASE_CONFIGURATION,
+    BASELINES as BASELINE_REGISTRY,
+    NNUNET,
+    NO_DEEP_SUPERVISION,
+    PLANS_FILE,
+    SWEEP,
+    XTINYUNET,
+    baseline_configuration,
     check_patch_size,
-    configuration_name,
+    configuration_pattern,
+    model_folder_name,
 )
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.sources.raw_dataset import SPLITS_FILE
-from xtinyunet.training import (
-    NO_DEEP_SUPERVISION,
-    TRAINERS_FOLDER,
-    check_trainer_name,
-    model_folder_name,
-    training_iterations,
-)
+from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, training_iterations
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -28,19 +33,20 @@ NNUNET_RESULTS = RESULTS / "nnUNet_results"
 LOGS = RESULTS / "logs"
 BENCHMARKS = RESULTS / "benchmarks"
 
-DATASETS = {
-    dataset_folder_name(dataset): dataset
-    for dataset in config["datasets"]
-    if dataset["enabled"]
-}
-if not DATASETS:
+ENABLED = [dataset for dataset in config["datasets"] if dataset["enabled"]]
+if not ENABLED:
     raise ValueError("config.yaml: every entry of `datasets` has enabled: false")
+# An id is nnU-Net's key of a dataset, a name the tables' key: each must be one dataset's.
+for key in ("id", "name"):
+    for value in sorted({dataset[key] for dataset in ENABLED}):
+        sharing = [dataset_folder_name(d) for d in ENABLED if d[key] == value]
+        if len(sharing) > 1:
+            raise ValueError(
+                f"config.yaml: datasets: {' and '.join(sharing)} have the same {key} "
+                f"{value!r}; enabled datasets need different {key}s"
+            )
+DATASETS = {dataset_folder_name(dataset): dataset for dataset in ENABLED}
 DATASET_NAMES = {dataset["name"]: folder for folder, dataset in DATASETS.items()}
-ids = [dataset["id"] for dataset in config["datasets"] if dataset["enabled"]]
-if len(ids) != len(set(ids)):
-    raise ValueError(
-        f"config.yaml: datasets: an nnU-Net id is used twice in {sorted(ids)}"
-    )
 # A dataset without a usable source fails here, before any job runs.
 for dataset in DATASETS.values():
     check_source(dataset)
@@ -50,8 +56,6 @@ SEEDS = SCORING["seeds"]
 NUM_IMAGES = [str(k) for k in SCORING["num_images"]]
 # Several seeds or Ks: a figure of how the selection moves with them (docs/method.md section 7.2).
 ROBUSTNESS = len(SEEDS) > 1 or len(NUM_IMAGES) > 1
-# The selection that is trained: the first seed's, with the first K.
-PRIMARY_SELECTION = f"selection_seed{SEEDS[0]}_k{NUM_IMAGES[0]}.json"
 
 TRAINING = config["training"]
 TRAINERS = TRAINING["trainers"]
@@ -74,7 +78,7 @@ if None not in (xtinyunet_iterations, nnunet_iterations):
         )
 BASELINES = TRAINING["baselines"]
 # Their names as the tables and figures show them, for the report captions.
-BASELINE_NAMES = [DISPLAY_NAMES[name] for name in BASELINES]
+BASELINE_NAMES = [BASELINE_REGISTRY[name].label for name in BASELINES]
 # A patch size a baseline cannot take fails here, before any job runs.
 for name, patch_size in TRAINING["baseline_patch_size"].items():
     try:
@@ -105,7 +109,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     seed=r"\d+",
     num_images=r"all|\d+",
-    configuration=r"2d(_xtiny\d+|_unext|_cmunext_s|_tinyunet)?",
+    configuration=configuration_pattern(),
     trainer=r"\w+",
     fold=r"\d",
 
@@ -118,18 +122,133 @@ NNUNET_PATHS = {
     "nnUNet_extTrainer": str(TRAINERS_FOLDER),
     "nnUNet_compile": "f",
 }
+# Quoted: the results directory may hold spaces.
 NNUNET_ENV = "export " + " ".join(
-    f"{key}={value}" for key, value in NNUNET_PATHS.items()
+    f"{key}={shlex.quote(value)}" for key, value in NNUNET_PATHS.items()
 )
+
+
+# Each output path is built by one function here (logs and benchmarks by their rule): the rules
+# call them with wildcard patterns ("{dataset}"), the input functions and targets with values.
+
+
+def raw_dataset_json(dataset):
+    """Stands for the dataset's whole nnU-Net raw folder."""
+    return NNUNET_RAW / dataset / "dataset.json"
+
+
+def raw_splits_file(dataset):
+    """Where a converter puts the dataset's own folds (absent for most datasets)."""
+    return NNUNET_RAW / dataset / SPLITS_FILE
+
+
+def plans_file(dataset):
+    return NNUNET_PREPROCESSED / dataset / PLANS_FILE
+
+
+def preprocessed_dataset_json(dataset):
+    return NNUNET_PREPROCESSED / dataset / "dataset.json"
+
+
+def candidates_file(dataset):
+    return RESULTS / dataset / "candidates.json"
+
+
+def score_file(dataset, seed, num_images, configuration):
+    return (
+        RESULTS
+        / dataset
+        / "scores"
+        / f"seed{seed}_k{num_images}"
+        / f"{configuration}.json"
+    )
+
+
+def scores_table(dataset, seed, num_images):
+    return RESULTS / dataset / f"scores_seed{seed}_k{num_images}.csv"
+
+
+def selection_file(dataset, seed, num_images):
+    return RESULTS / dataset / f"selection_seed{seed}_k{num_images}.json"
+
+
+def sensitivity_plot(dataset, seed, num_images):
+    return RESULTS / dataset / f"sensitivity_seed{seed}_k{num_images}.png"
+
+
+def raw_digest_file(dataset):
+    return RESULTS / dataset / "provenance" / "raw_dataset_digest.json"
+
+
+def manifest_file(dataset):
+    return RESULTS / dataset / "manifest.json"
+
+
+def model_folder(dataset, trainer, configuration):
+    """nnU-Net's folder of a trained model (all its folds)."""
+    return NNUNET_RESULTS / dataset / model_folder_name(trainer, configuration)
+
+
+def final_checkpoint(dataset, trainer, configuration, fold):
+    return (
+        model_folder(dataset, trainer, configuration)
+        / f"fold_{fold}"
+        / "checkpoint_final.pth"
+    )
+
+
+def model_run(trainer, configuration):
+    """The folder name of one model's predictions, evaluations, logs and benchmarks."""
+    return f"{trainer}__{configuration}"
+
+
+def prediction_folder(dataset, trainer, configuration, fold):
+    return (
+        RESULTS
+        / dataset
+        / "predictions"
+        / model_run(trainer, configuration)
+        / f"fold_{fold}"
+    )
+
+
+def evaluation_file(dataset, trainer, configuration, fold, ending):
+    """`ending` is .json (the summary), .csv (per case) or _nnunet_summary.json."""
+    return (
+        RESULTS
+        / dataset
+        / "evaluation"
+        / model_run(trainer, configuration)
+        / f"fold_{fold}{ending}"
+    )
+
+
+def results_table(dataset):
+    return RESULTS / dataset / "results.csv"
+
+
+def per_case_table(dataset):
+    return RESULTS / dataset / "results_per_case.csv"
+
+
+def dataset_figure(dataset, name, extension="png"):
+    """dice_vs_params, qualitative or robustness."""
+    return RESULTS / dataset / f"{name}.{extension}"
+
+
+def paper_table(table, extension):
+    return RESULTS / "tables" / f"{table}.{extension}"
+
+
+# Input functions and parameters.
 
 
 def dataset_id(wildcards):
     return DATASETS[wildcards.dataset]["id"]
 
 
-def raw_splits_file(wildcards):
-    """Where a converter puts the dataset's own folds (absent for most datasets)."""
-    return NNUNET_RAW / wildcards.dataset / SPLITS_FILE
+def dataset_splits_file(wildcards):
+    return raw_splits_file(wildcards.dataset)
 
 
 def dataset_config(wildcards):
@@ -143,19 +262,17 @@ def num_images_value(wildcards):
 
 def candidate_scores(wildcards):
     """One score file per candidate; the candidates are known once the plans exist."""
-    candidates_file = checkpoints.write_candidates.get(
-        dataset=wildcards.dataset
-    ).output[0]
-    with open(candidates_file) as handle:
-        candidates = json.load(handle)
-    return [
-        RESULTS
-        / wildcards.dataset
-        / "scores"
-        / f"seed{wildcards.seed}_k{wildcards.num_images}"
-        / f"{candidate['configuration']}.json"
-        for candidate in candidates
-    ]
+    candidates = checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
+    with open(candidates) as handle:
+        return [
+            score_file(
+                wildcards.dataset,
+                wildcards.seed,
+                wildcards.num_images,
+                candidate["configuration"],
+            )
+            for candidate in json.load(handle)
+        ]
 
 
 def trained_models(dataset):
@@ -169,14 +286,14 @@ def trained_models(dataset):
     with open(selection_file) as handle:
         selected = json.load(handle)["config"]
     models = [
-        ("XTinyU-Net", selected, TRAINERS["xtinyunet"]),
-        ("nnU-Net", "2d", TRAINERS["nnunet"]),
+        (XTINYUNET, selected, TRAINERS["xtinyunet"]),
+        (NNUNET, BASE_CONFIGURATION, TRAINERS["nnunet"]),
     ]
     # The baselines have one output: their trainer runs without deep supervision.
     models += [
         (
-            DISPLAY_NAMES[name],
-            configuration_name(name),
+            BASELINE_REGISTRY[name].label,
+            baseline_configuration(name),
             TRAINERS[name] + NO_DEEP_SUPERVISION,
         )
         for name in BASELINES
@@ -185,7 +302,7 @@ def trained_models(dataset):
         candidates_file = checkpoints.write_candidates.get(dataset=dataset).output[0]
         with open(candidates_file) as handle:
             models += [
-                ("sweep", candidate["configuration"], TRAINERS["sweep"])
+                (SWEEP, candidate["configuration"], TRAINERS["sweep"])
                 for candidate in json.load(handle)
             ]
     return models
@@ -200,16 +317,17 @@ def trains_sweep(dataset):
     return DATASETS[dataset]["name"] in sweep
 
 
-def evaluation_summaries(wildcards):
-    return [
-        RESULTS
-        / wildcards.dataset
-        / "evaluation"
-        / f"{trainer}__{configuration}"
-        / f"fold_{fold}.json"
-        for _, configuration, trainer in trained_models(wildcards.dataset)
-        for fold in TRAINING["folds"]
-    ]
+def evaluation_files(ending):
+    """An input function: one evaluation file per trained model and fold of the dataset."""
+
+    def files(wildcards):
+        return [
+            evaluation_file(wildcards.dataset, trainer, configuration, fold, ending)
+            for _, configuration, trainer in trained_models(wildcards.dataset)
+            for fold in TRAINING["folds"]
+        ]
+
+    return files
 
 
 def model_list(wildcards):
@@ -220,69 +338,68 @@ def model_list(wildcards):
 
 
 def trained_model_folder(wildcards):
-    return (
-        NNUNET_RESULTS
-        / wildcards.dataset
-        / model_folder_name(wildcards.trainer, wildcards.configuration)
-    )
+    return model_folder(wildcards.dataset, wildcards.trainer, wildcards.configuration)
 
 
 def every_selection(wildcards):
     return [
-        RESULTS / wildcards.dataset / f"selection_seed{seed}_k{k}.json"
-        for seed in SEEDS
-        for k in NUM_IMAGES
+        selection_file(wildcards.dataset, seed, k) for seed in SEEDS for k in NUM_IMAGES
     ]
 
 
+def primary_selection(wildcards):
+    """The selection that is trained: the first seed's, with the first K."""
+    return selection_file(wildcards.dataset, SEEDS[0], NUM_IMAGES[0])
+
+
 def paper_model_predictions(wildcards):
-    """Test-set prediction folders of XTinyU-Net and nnU-Net (first fold), by model name."""
+    """Test-set prediction folders of the named models (first fold), by model name."""
     return {
-        model: RESULTS
-        / wildcards.dataset
-        / "predictions"
-        / f"{trainer}__{configuration}"
-        / f"fold_{TRAINING['folds'][0]}"
+        model: prediction_folder(
+            wildcards.dataset, trainer, configuration, TRAINING["folds"][0]
+        )
         for model, configuration, trainer in trained_models(wildcards.dataset)
-        if model != "sweep"
+        if model != SWEEP
     }
 
 
 def table_inputs(wildcards):
     table = next(t for t in TABLES if t["name"] == wildcards.table)
-    return [RESULTS / DATASET_NAMES[name] / "results.csv" for name in table["datasets"]]
+    return [results_table(DATASET_NAMES[name]) for name in table["datasets"]]
 
 
 def table_config(wildcards):
     return next(t for t in TABLES if t["name"] == wildcards.table)
 
 
+# Targets.
+
+
 def results_targets():
+    figures = ["dice_vs_params", "qualitative"] + (["robustness"] if ROBUSTNESS else [])
     per_dataset = [
-        RESULTS / dataset / name
+        path
         for dataset in DATASETS
-        for name in (
-            "results.csv",
-            "results_per_case.csv",
-            "dice_vs_params.png",
-            "qualitative.png",
-        )
-        + (("robustness.png",) if ROBUSTNESS else ())
+        for path in [results_table(dataset), per_case_table(dataset)]
+        + [dataset_figure(dataset, name) for name in figures]
     ]
     tables = [
-        RESULTS / "tables" / f"{table['name']}.{ext}"
+        paper_table(table["name"], extension)
         for table in TABLES
-        for ext in ("md", "csv", "tex")
+        for extension in ("md", "csv", "tex")
     ]
     return per_dataset + tables
 
 
 def selection_targets():
     runs = [
-        RESULTS / dataset / f"{kind}_seed{seed}_k{k}.{ext}"
+        path
         for dataset in DATASETS
         for seed in SEEDS
         for k in NUM_IMAGES
-        for kind, ext in (("selection", "json"), ("sensitivity", "png"))
+        for path in (
+            selection_file(dataset, seed, k),
+            sensitivity_plot(dataset, seed, k),
+        )
     ]
-    return runs + [RESULTS / dataset / "manifest.json" for dataset in DATASETS]
+    return runs + [manifest_file(dataset) for dataset in DATASETS]

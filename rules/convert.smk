@@ -3,7 +3,7 @@ rule convert_dataset:
 
     # dataset.json stands for the whole folder, which appears in one rename once complete.
     output:
-        NNUNET_RAW / "{dataset}" / "dataset.json",
+        raw_dataset_json("{dataset}"),
     log:
         LOGS / "convert_dataset" / "{dataset}.log",
     benchmark:

@@ -1,12 +1,12 @@
 rule plan_and_preprocess:
     """nnU-Net's fingerprint, plans and 2d preprocessing, with the dataset integrity check."""
     input:
-        NNUNET_RAW / "{dataset}" / "dataset.json",
+        raw_dataset_json("{dataset}"),
     # The preprocessed arrays (nnUNetPlans_2d/) are not declared: Snakemake would put a
     # timestamp file into a directory() output, and nnU-Net's dataset loader rejects it.
     output:
-        plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
-        dataset_json=NNUNET_PREPROCESSED / "{dataset}" / "dataset.json",
+        plans=plans_file("{dataset}"),
+        dataset_json=preprocessed_dataset_json("{dataset}"),
     log:
         LOGS / "plan_and_preprocess" / "{dataset}.log",
     benchmark:
@@ -19,22 +19,24 @@ rule plan_and_preprocess:
         env=NNUNET_ENV,
         # A dataset's own validation folds (written by its converter) go where nnU-Net's
         # trainer reads them; without the file nnU-Net makes its 5-fold split.
-        raw_splits=raw_splits_file,
+        raw_splits=dataset_splits_file,
+        configuration=BASE_CONFIGURATION,
+    # Every path quoted (:q): the results directory may hold spaces.
     shell:
         "({params.env} nnUNet_def_n_proc={threads}; "
-        "nnUNetv2_plan_and_preprocess -d {params.id} -c 2d -np {threads} -npfp {threads} "
-        "--verify_dataset_integrity && "
-        "if [ -f {params.raw_splits} ]; then cp {params.raw_splits} $(dirname {output.plans}); "
-        "fi) > {log} 2>&1"
+        "nnUNetv2_plan_and_preprocess -d {params.id} -c {params.configuration} "
+        "-np {threads} -npfp {threads} --verify_dataset_integrity && "
+        "if [ -f {params.raw_splits:q} ]; then "
+        'cp {params.raw_splits:q} "$(dirname {output.plans:q})"; fi) > {log:q} 2>&1'
 
 
 checkpoint write_candidates:
     """Add one 2d_xtiny{cap} configuration per width cap, and the baselines' 2d_<name>
     configurations, to the plans (idempotent)."""
     input:
-        NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
+        plans_file("{dataset}"),
     output:
-        RESULTS / "{dataset}" / "candidates.json",
+        candidates_file("{dataset}"),
     log:
         LOGS / "write_candidates" / "{dataset}.log",
     localrule: True

@@ -1,9 +1,9 @@
 rule digest_raw_dataset:
     """SHA-256 of every file of the raw dataset (the user's data, when linked)."""
     input:
-        NNUNET_RAW / "{dataset}" / "dataset.json",
+        raw_dataset_json("{dataset}"),
     output:
-        RESULTS / "{dataset}" / "provenance" / "raw_dataset_digest.json",
+        raw_digest_file("{dataset}"),
     log:
         LOGS / "digest_raw_dataset" / "{dataset}.log",
     benchmark:
@@ -17,12 +17,12 @@ rule digest_raw_dataset:
 rule write_manifest:
     """Code version, software versions, resolved config, seeds and data hashes of a run."""
     input:
-        raw_digest=RESULTS / "{dataset}" / "provenance" / "raw_dataset_digest.json",
-        plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
+        raw_digest=raw_digest_file("{dataset}"),
+        plans=plans_file("{dataset}"),
         # The plans are hashed once they hold the candidates.
-        candidates=RESULTS / "{dataset}" / "candidates.json",
+        candidates=candidates_file("{dataset}"),
     output:
-        RESULTS / "{dataset}" / "manifest.json",
+        manifest_file("{dataset}"),
     log:
         LOGS / "write_manifest" / "{dataset}.log",
     localrule: True

@@ -1,11 +1,12 @@
 rule gather_results:
     """Results table (one row per model and fold) and per-case metrics of one dataset."""
     input:
-        summaries=evaluation_summaries,
-        manifest=RESULTS / "{dataset}" / "manifest.json",
+        summaries=evaluation_files(".json"),
+        per_case=evaluation_files(".csv"),
+        manifest=manifest_file("{dataset}"),
     output:
-        results=RESULTS / "{dataset}" / "results.csv",
-        per_case=RESULTS / "{dataset}" / "results_per_case.csv",
+        results=results_table("{dataset}"),
+        per_case=per_case_table("{dataset}"),
     log:
         LOGS / "gather_results" / "{dataset}.log",
     localrule: True
@@ -20,16 +21,16 @@ rule gather_results:
 rule plot_dice_vs_params:
     """Dice vs parameters of the trained models beside the sensitivity differences."""
     input:
-        results=RESULTS / "{dataset}" / "results.csv",
-        selection=RESULTS / "{dataset}" / PRIMARY_SELECTION,
+        results=results_table("{dataset}"),
+        selection=primary_selection,
     output:
         png=report(
-            RESULTS / "{dataset}" / "dice_vs_params.png",
+            dataset_figure("{dataset}", "dice_vs_params"),
             caption="../report/dice_vs_params.rst",
             category="Training",
             subcategory="{dataset}",
         ),
-        pdf=RESULTS / "{dataset}" / "dice_vs_params.pdf",
+        pdf=dataset_figure("{dataset}", "dice_vs_params", "pdf"),
     log:
         LOGS / "plot_dice_vs_params" / "{dataset}.log",
     localrule: True
@@ -46,13 +47,13 @@ rule make_table:
     input:
         table_inputs,
     output:
-        markdown=RESULTS / "tables" / "{table}.md",
+        markdown=paper_table("{table}", "md"),
         csv=report(
-            RESULTS / "tables" / "{table}.csv",
+            paper_table("{table}", "csv"),
             caption="../report/table.rst",
             category="Tables",
         ),
-        latex=RESULTS / "tables" / "{table}.tex",
+        latex=paper_table("{table}", "tex"),
     log:
         LOGS / "make_table" / "{table}.log",
     localrule: True
@@ -72,12 +73,12 @@ rule plot_robustness:
         every_selection,
     output:
         png=report(
-            RESULTS / "{dataset}" / "robustness.png",
+            dataset_figure("{dataset}", "robustness"),
             caption="../report/robustness.rst",
             category="Selection",
             subcategory="{dataset}",
         ),
-        pdf=RESULTS / "{dataset}" / "robustness.pdf",
+        pdf=dataset_figure("{dataset}", "robustness", "pdf"),
     log:
         LOGS / "plot_robustness" / "{dataset}.log",
     localrule: True
@@ -91,15 +92,15 @@ rule plot_qualitative:
     """One test case: image, ground truth and each model's prediction."""
     input:
         unpack(paper_model_predictions),
-        raw=NNUNET_RAW / "{dataset}" / "dataset.json",
+        raw=raw_dataset_json("{dataset}"),
     output:
         png=report(
-            RESULTS / "{dataset}" / "qualitative.png",
+            dataset_figure("{dataset}", "qualitative"),
             caption="../report/qualitative.rst",
             category="Training",
             subcategory="{dataset}",
         ),
-        pdf=RESULTS / "{dataset}" / "qualitative.pdf",
+        pdf=dataset_figure("{dataset}", "qualitative", "pdf"),
     log:
         LOGS / "plot_qualitative" / "{dataset}.log",
     localrule: True

@@ -1,15 +1,11 @@
 rule score_candidate:
     """Sensitivity of one width candidate at initialization: one job per GPU node on a cluster."""
     input:
-        candidates=RESULTS / "{dataset}" / "candidates.json",
-        plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
-        dataset_json=NNUNET_PREPROCESSED / "{dataset}" / "dataset.json",
+        candidates=candidates_file("{dataset}"),
+        plans=plans_file("{dataset}"),
+        dataset_json=preprocessed_dataset_json("{dataset}"),
     output:
-        RESULTS
-        / "{dataset}"
-        / "scores"
-        / "seed{seed}_k{num_images}"
-        / "{configuration}.json",
+        score_file("{dataset}", "{seed}", "{num_images}", "{configuration}"),
     log:
         LOGS
         / "score_candidate"
@@ -41,7 +37,7 @@ rule gather_scores:
     input:
         candidate_scores,
     output:
-        RESULTS / "{dataset}" / "scores_seed{seed}_k{num_images}.csv",
+        scores_table("{dataset}", "{seed}", "{num_images}"),
     log:
         LOGS / "gather_scores" / "{dataset}" / "seed{seed}_k{num_images}.log",
     localrule: True

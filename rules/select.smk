@@ -1,11 +1,11 @@
 checkpoint select_knee:
     """Knee of the sensitivity curve: the XTinyU-Net configuration, and its plot."""
     input:
-        RESULTS / "{dataset}" / "scores_seed{seed}_k{num_images}.csv",
+        scores_table("{dataset}", "{seed}", "{num_images}"),
     output:
-        selection=RESULTS / "{dataset}" / "selection_seed{seed}_k{num_images}.json",
+        selection=selection_file("{dataset}", "{seed}", "{num_images}"),
         plot=report(
-            RESULTS / "{dataset}" / "sensitivity_seed{seed}_k{num_images}.png",
+            sensitivity_plot("{dataset}", "{seed}", "{num_images}"),
             caption="../report/sensitivity.rst",
             category="Selection",
             subcategory="{dataset}",

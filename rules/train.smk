@@ -2,25 +2,21 @@ rule train_model:
     """One fold of one model, trained by nnU-Net (seeded); a rerun continues an unfinished
     attempt on the same inputs, and otherwise starts again from epoch 0."""
     input:
-        plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
-        candidates=RESULTS / "{dataset}" / "candidates.json",
+        plans=plans_file("{dataset}"),
+        candidates=candidates_file("{dataset}"),
     output:
-        NNUNET_RESULTS
-        / "{dataset}"
-        / "{trainer}__nnUNetPlans__{configuration}"
-        / "fold_{fold}"
-        / "checkpoint_final.pth",
+        final_checkpoint("{dataset}", "{trainer}", "{configuration}", "{fold}"),
     log:
         LOGS
         / "train_model"
         / "{dataset}"
-        / "{trainer}__{configuration}"
+        / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.log",
     benchmark:
         BENCHMARKS
         / "train_model"
         / "{dataset}"
-        / "{trainer}__{configuration}"
+        / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.tsv"
     conda:
         "../envs/xtinyunet.yaml"
@@ -39,27 +35,23 @@ rule predict_test_set:
     """Segment imagesTs with the fold's final checkpoint."""
     input:
         checkpoint=rules.train_model.output[0],
-        raw=NNUNET_RAW / "{dataset}" / "dataset.json",
+        raw=raw_dataset_json("{dataset}"),
     output:
         directory(
-            RESULTS
-            / "{dataset}"
-            / "predictions"
-            / "{trainer}__{configuration}"
-            / "fold_{fold}"
+            prediction_folder("{dataset}", "{trainer}", "{configuration}", "{fold}")
         ),
     log:
         LOGS
         / "predict_test_set"
         / "{dataset}"
-        / "{trainer}__{configuration}"
+        / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.log",
     benchmark:
         (
             BENCHMARKS
             / "predict_test_set"
             / "{dataset}"
-            / "{trainer}__{configuration}"
+            / model_run("{trainer}", "{configuration}")
             / "fold_{fold}.tsv"
         )
     conda:
@@ -77,29 +69,27 @@ rule evaluate_predictions:
     """Dice, HD95 and surface distance per test case (MONAI), nnU-Net's summary, complexity."""
     input:
         predictions=rules.predict_test_set.output[0],
-        raw=NNUNET_RAW / "{dataset}" / "dataset.json",
-        plans=NNUNET_PREPROCESSED / "{dataset}" / "nnUNetPlans.json",
+        raw=raw_dataset_json("{dataset}"),
+        plans=plans_file("{dataset}"),
     output:
-        per_case=RESULTS
-        / "{dataset}"
-        / "evaluation"
-        / "{trainer}__{configuration}"
-        / "fold_{fold}.csv",
-        summary=RESULTS
-        / "{dataset}"
-        / "evaluation"
-        / "{trainer}__{configuration}"
-        / "fold_{fold}.json",
-        nnunet_summary=RESULTS
-        / "{dataset}"
-        / "evaluation"
-        / "{trainer}__{configuration}"
-        / "fold_{fold}_nnunet_summary.json",
+        per_case=evaluation_file(
+            "{dataset}", "{trainer}", "{configuration}", "{fold}", ".csv"
+        ),
+        summary=evaluation_file(
+            "{dataset}", "{trainer}", "{configuration}", "{fold}", ".json"
+        ),
+        nnunet_summary=evaluation_file(
+            "{dataset}",
+            "{trainer}",
+            "{configuration}",
+            "{fold}",
+            "_nnunet_summary.json",
+        ),
     log:
         LOGS
         / "evaluate_predictions"
         / "{dataset}"
-        / "{trainer}__{configuration}"
+        / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.log",
     conda:
         "../envs/xtinyunet.yaml"

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from xtinyunet.baselines import BASELINES, CMUNeXt, TinyUNet, UNeXt, check_patch_size
+from xtinyunet.baselines import NETWORKS, CMUNeXt, TinyUNet, UNeXt, check_patch_size
 from xtinyunet.baselines.unext import shift_channel_groups
+from xtinyunet.names import BASELINES
 
 # sum(p.numel()) of the reference classes (UNeXt-pytorch UNext, CMUNeXt cmunext_s, TinyU-Net
 # TinyUNet) instantiated with (input channels, classes).
@@ -14,17 +15,17 @@ REFERENCE_PARAMETERS = {
     "tinyunet": {(3, 1): 481_105, (3, 2): 481_170, (1, 2): 481_154, (4, 3): 481_243},
 }
 
-NAMES = sorted(BASELINES)
+NAMES = sorted(NETWORKS)
 
 
 def build(name: str, input_channels: int, num_classes: int, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return BASELINES[name](input_channels=input_channels, num_classes=num_classes)
+    return NETWORKS[name](input_channels=input_channels, num_classes=num_classes)
 
 
 def test_registry_names_classes_and_divisors():
-    assert BASELINES == {"unext": UNeXt, "cmunext_s": CMUNeXt, "tinyunet": TinyUNet}
-    assert {name: cls.spatial_divisor for name, cls in BASELINES.items()} == {
+    assert NETWORKS == {"unext": UNeXt, "cmunext_s": CMUNeXt, "tinyunet": TinyUNet}
+    assert {name: baseline.spatial_divisor for name, baseline in BASELINES.items()} == {
         "unext": 32,
         "cmunext_s": 16,
         "tinyunet": 16,

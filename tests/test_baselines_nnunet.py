@@ -13,8 +13,9 @@ from PIL import Image
 
 from conftest import TINY_DATASET, nnunet_env
 from test_baselines import REFERENCE_PARAMETERS
-from xtinyunet.baselines import BASELINES, configuration_name, with_baselines
+from xtinyunet.baselines import NETWORKS, with_baselines
 from xtinyunet.io import atomic_write_json, read_json
+from xtinyunet.names import baseline_configuration
 from xtinyunet.sensitivity import build_network, count_parameters
 from xtinyunet.trainers import xtinyunet_trainers
 from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, model_folder_name
@@ -24,7 +25,7 @@ def test_configurations_inherit_2d_and_fit_the_patch_to_each_network(plans):
     odd = copy.deepcopy(plans)
     odd["configurations"]["2d"]["patch_size"] = [48, 40]
     updated = with_baselines(odd)
-    patches = {name: updated["configurations"][f"2d_{name}"]["patch_size"] for name in BASELINES}
+    patches = {name: updated["configurations"][f"2d_{name}"]["patch_size"] for name in NETWORKS}
     # Rounded up to the divisor: nnU-Net pads the image, nothing is resized.
     assert patches == {"unext": [64, 64], "cmunext_s": [48, 48], "tinyunet": [48, 48]}
     unext = updated["configurations"]["2d_unext"]
@@ -38,21 +39,21 @@ def test_configurations_inherit_2d_and_fit_the_patch_to_each_network(plans):
         with_baselines(odd, {"unext": [96, 40]})
 
 
-@pytest.mark.parametrize("name", sorted(BASELINES))
+@pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_nnunet_builds_each_baseline_with_the_reference_parameter_count(name, plans, dataset_json):
     """Through get_network_from_plans, as nnU-Net's trainer and predictor build networks."""
-    network = build_network(with_baselines(plans), configuration_name(name), dataset_json, 0)
-    assert isinstance(network, BASELINES[name])
+    network = build_network(with_baselines(plans), baseline_configuration(name), dataset_json, 0)
+    assert isinstance(network, NETWORKS[name])
     # The planned dataset is gray with one foreground class: 1 channel in, 2 outputs.
     assert count_parameters(network) == REFERENCE_PARAMETERS[name][(1, 2)]
-    patch = with_baselines(plans)["configurations"][configuration_name(name)]["patch_size"]
+    patch = with_baselines(plans)["configurations"][baseline_configuration(name)]["patch_size"]
     assert network.eval()(torch.zeros(1, 1, *patch)).shape == (1, 2, *patch)
 
 
-@pytest.mark.parametrize("name", sorted(BASELINES))
+@pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_deep_supervision_is_refused_with_the_trainer_to_use(name):
-    with pytest.raises(ValueError, match=f"{BASELINES[name].__name__} has no deep supervision"):
-        BASELINES[name](input_channels=1, num_classes=2, deep_supervision=True)
+    with pytest.raises(ValueError, match=f"{NETWORKS[name].__name__} has no deep supervision"):
+        NETWORKS[name](input_channels=1, num_classes=2, deep_supervision=True)
 
 
 def test_no_deep_supervision_trainers_wrap_any_known_trainer():
@@ -81,7 +82,7 @@ predict(model_folder, 0, images, output, "cpu")
 """
 
 
-@pytest.mark.parametrize("name", sorted(BASELINES))
+@pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_real_nnunet_training_and_prediction(name, planned_dataset, tmp_path):
     """A short nnU-Net training of the baseline, then nnU-Net's predictor on the test images."""
     root = tmp_path / "nnunet"
@@ -93,7 +94,7 @@ def test_real_nnunet_training_and_prediction(name, planned_dataset, tmp_path):
     env = {**nnunet_env(root), "nnUNet_n_proc_DA": "0", "nnUNet_extTrainer": str(TRAINERS_FOLDER)}
 
     trainer = "nnUNetTrainerShort_1ep_4it_NoDeepSupervision"
-    configuration = configuration_name(name)
+    configuration = baseline_configuration(name)
     model = (
         root / "nnUNet_results" / planned_dataset.name / model_folder_name(trainer, configuration)
     )
@@ -120,7 +121,7 @@ def test_real_nnunet_training_and_prediction(name, planned_dataset, tmp_path):
     assert weights == REFERENCE_PARAMETERS[name][(1, 2)]
     plans_used = json.loads((model / "plans.json").read_text())
     assert plans_used["configurations"][configuration]["architecture"]["network_class_name"] == (
-        f"{BASELINES[name].__module__}.{BASELINES[name].__name__}"
+        f"{NETWORKS[name].__module__}.{NETWORKS[name].__name__}"
     )
     cases = sorted(p.name.removesuffix("_0000.png") for p in images.glob("*_0000.png"))
     predicted = sorted(p.name.removesuffix(".png") for p in output.glob("*.png"))

@@ -229,6 +229,51 @@ def test_unknown_baseline_or_unusable_patch_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.e2e
+def test_a_results_dir_with_spaces_runs_to_the_selection(tmp_path):
+    """Every path a shell command gets is quoted: spaces in the folders are harmless."""
+    workdir = tmp_path / "work dir"
+    user_raw = workdir / "user data" / "Dataset813_Spaced"
+    convert({"id": 813, "name": "Spaced", "source": GRAY}, user_raw)
+    # The dataset's own folds: the planning rule's shell command copies them beside the plans.
+    cases = sorted(label.stem for label in (user_raw / "labelsTr").glob("*.png"))
+    folds = [{"train": cases[6:], "val": cases[:6]}, {"train": cases[:6], "val": cases[6:]}]
+    (user_raw / "splits_final.json").write_text(json.dumps(folds))
+    results = workdir / "results dir"
+    write_config(workdir, {
+        "results_dir": str(results),
+        "datasets": [{"id": 813, "name": "Spaced",
+                      "source": {"type": "nnunet_raw", "path": str(user_raw)}}],
+        "scoring": {"batch_size": 4},
+    })
+    run = snakemake(workdir, "selection")
+    assert run.returncode == 0, said(run)[-3000:]
+    dataset = results / "Dataset813_Spaced"
+    assert read_json(results / "nnUNet_preprocessed" / dataset.name / "splits_final.json") == folds
+    rows = read_scores_table(dataset / "scores_seed369_kall.csv")
+    assert len(rows) == len(read_json(dataset / "candidates.json")) > 1
+    assert read_json(dataset / "selection_seed369_kall.json") == select(rows)
+    assert read_json(dataset / "manifest.json")["raw_dataset"]["files"]
+
+
+def test_two_datasets_with_one_name_fail_naming_both(tmp_path):
+    """Tables find a dataset's results by its name: two enabled datasets may not share one."""
+    write_config(tmp_path, {
+        "results_dir": str(tmp_path / "results"),
+        "datasets": [{"id": 1, "name": "Same", "source": GRAY},
+                     {"id": 2, "name": "Other", "source": GRAY},
+                     {"id": 3, "name": "Same", "source": GRAY}],
+    })
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "Dataset001_Same and Dataset003_Same have the same name 'Same'" in said(run)
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["datasets"][2]["enabled"] = False  # a disabled one may keep the name
+    write_config(tmp_path, config)
+    assert snakemake(tmp_path, "-n").returncode == 0
+    assert not (tmp_path / "results").exists()
+
+
 def test_unknown_config_key_is_named(tmp_path):
     write_config(tmp_path, {"datasets": [{"id": 1, "name": "A", "source": GRAY}], "scorng": {}})
     run = snakemake(tmp_path, "-n")

@@ -6,9 +6,7 @@ import copy
 from dataclasses import dataclass
 
 from xtinyunet.io import update_json
-
-BASE_CONFIGURATION = "2d"
-CANDIDATE_PREFIX = "2d_xtiny"
+from xtinyunet.names import BASE_CONFIGURATION, CANDIDATE_PREFIX, candidate_configuration
 
 
 @dataclass(frozen=True)
@@ -16,10 +14,6 @@ class Candidate:
     configuration: str
     cap: int
     features_per_stage: list[int]
-
-
-def candidate_name(cap: int) -> str:
-    return f"{CANDIDATE_PREFIX}{cap}"
 
 
 def cap_of(configuration: str) -> int:
@@ -53,7 +47,7 @@ def base_features(plans: dict) -> list[int]:
 def candidates_from_plans(plans: dict) -> list[Candidate]:
     features = base_features(plans)
     return [
-        Candidate(candidate_name(cap), cap, [min(cap, f) for f in features])
+        Candidate(candidate_configuration(cap), cap, [min(cap, f) for f in features])
         for cap in width_caps(features[-1])
     ]
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from xtinyunet.io import atomic_path
+from xtinyunet.names import NNUNET, SWEEP, XTINYUNET
 
 
 def _pyplot():
@@ -31,7 +32,7 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
     section 7.1)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    sweep = sorted((r for r in results if r["model"] == "sweep"), key=lambda r: r["params"])
+    sweep = sorted((r for r in results if r["model"] == SWEEP), key=lambda r: r["params"])
     if sweep:
         ax.errorbar(
             [r["params"] for r in sweep],
@@ -42,20 +43,20 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
             capsize=3,
             label="width sweep (Dice)",
         )
-    baseline = next((r for r in results if r["model"] == "nnU-Net"), None)
+    baseline = next((r for r in results if r["model"] == NNUNET), None)
     if baseline is not None and not math.isnan(baseline["dice_mean"]):
         ax.axhline(
             baseline["dice_mean"] - baseline["dice_std"],
             color="gray",
             linestyle="--",
-            label="nnU-Net Dice − std",
+            label=f"{NNUNET} Dice − std",
         )
-        ax.plot(baseline["params"], baseline["dice_mean"], "s", color="black", label="nnU-Net")
+        ax.plot(baseline["params"], baseline["dice_mean"], "s", color="black", label=NNUNET)
     for row, marker in zip(
-        (r for r in results if r["model"] not in ("sweep", "nnU-Net", "XTinyU-Net")), "DPv^<>"
+        (r for r in results if r["model"] not in (SWEEP, NNUNET, XTINYUNET)), "DPv^<>"
     ):
         ax.plot(row["params"], row["dice_mean"], marker, markersize=8, label=row["model"])
-    chosen = next((r for r in results if r["model"] == "XTinyU-Net"), None)
+    chosen = next((r for r in results if r["model"] == XTINYUNET), None)
     if chosen is not None:
         ax.plot(
             chosen["params"],
@@ -63,7 +64,7 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
             "*",
             color="tab:red",
             markersize=16,
-            label=f"XTinyU-Net ({chosen['config']})",
+            label=f"{XTINYUNET} ({chosen['config']})",
         )
     ax.set_xscale("log")
     ax.set_xlabel("parameters")

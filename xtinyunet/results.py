@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xtinyunet.io import read_csv, read_json, write_csv
 from xtinyunet.metrics import METRICS
+from xtinyunet.names import SWEEP
 
 NUMERIC_COLUMNS = (
     "fold",
@@ -62,9 +63,6 @@ def read_results(path) -> list[dict]:
         for column in NUMERIC_COLUMNS:
             row[column] = float(row[column]) if row[column] not in ("", "nan") else float("nan")
     return rows
-
-
-SWEEP = "sweep"
 
 
 def paper_table_rows(results_by_dataset: dict[str, list[dict]], fold: int) -> list[dict]:

@@ -16,17 +16,16 @@ from importlib import metadata
 from pathlib import Path
 
 from xtinyunet.io import atomic_write_json, read_json
+# model_folder_name is imported from here by callers that also train.
+from xtinyunet.names import NO_DEEP_SUPERVISION, PLANS, model_folder_name  # noqa: F401
 from xtinyunet.provenance import TRAINING_FINGERPRINT_FILE, code_version, file_sha256
 
 log = logging.getLogger(__name__)
 
-PLANS = "nnUNetPlans"
 # The folder given to nnU-Net as nnUNet_extTrainer: it imports every module in it.
 TRAINERS_FOLDER = Path(__file__).parent / "trainers"
 # nnUNetTrainerShort_<epochs>ep_<iterations>it, made by trainers/xtinyunet_trainers.py.
 SHORT_TRAINER = re.compile(r"nnUNetTrainerShort_([1-9]\d*)ep_([1-9]\d*)it")
-# <trainer>_NoDeepSupervision, also made there: for networks with a single output.
-NO_DEEP_SUPERVISION = "_NoDeepSupervision"
 # nnU-Net keeps it while a training runs and deletes it when the training finishes.
 LATEST_CHECKPOINT = "checkpoint_latest.pth"
 
@@ -46,10 +45,6 @@ def training_iterations(trainer: str) -> int | None:
         return int(nnunet[1] or 1000) * NNUNET_ITERATIONS_PER_EPOCH
     return None
 
-
-def model_folder_name(trainer: str, configuration: str) -> str:
-    """nnU-Net's name for a trained model's folder under nnUNet_results/DatasetXXX_Name/."""
-    return f"{trainer}__{PLANS}__{configuration}"
 
 
 def nnunet_trainer_module(name: str) -> str | None:

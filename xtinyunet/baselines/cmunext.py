@@ -109,9 +109,6 @@ class CMUNeXt(nn.Module):
         kernels: depth-wise kernel size per stage (CMUNeXt: 3, 3, 7, 7, 7).
     """
 
-    #: Four 2x2 max-pools: H and W must be multiples of 2**4.
-    spatial_divisor: int = 16
-
     def __init__(
         self,
         input_channels: int,

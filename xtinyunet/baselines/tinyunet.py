@@ -104,9 +104,6 @@ class TinyUNet(nn.Module):
         num_parts: N of every CMRF block.
     """
 
-    #: Four 2x2 max-pools: H and W must be multiples of 2**4.
-    spatial_divisor: int = 16
-
     def __init__(
         self,
         input_channels: int,

@@ -163,9 +163,6 @@ class UNeXt(nn.Module):
         drop_path_rate: maximum stochastic-depth rate (spread as in the reference).
     """
 
-    #: Three max-pools and two stride-2 patch embeddings: H and W must be multiples of 2**5.
-    spatial_divisor: int = 32
-
     def __init__(
         self,
         input_channels: int,

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +42,17 @@ class SyntheticParams:
 
 
 def _smooth_noise(rng: np.random.Generator, size: int, sigma: float) -> np.ndarray:
+    # scipy here, not at the top: the workflow imports this module each time it is parsed.
+    from scipy import ndimage
+
     field = ndimage.gaussian_filter(rng.standard_normal((size, size)), sigma, mode="wrap")
     return field / (field.std() + 1e-8)
 
 
 def _speckle(rng: np.random.Generator, size: int, grain: float) -> np.ndarray:
     """Fully developed speckle: the envelope of filtered complex Gaussian noise, mean 1."""
+    from scipy import ndimage
+
     real = ndimage.gaussian_filter(rng.standard_normal((size, size)), grain)
     imag = ndimage.gaussian_filter(rng.standard_normal((size, size)), grain)
     envelope = np.hypot(real, imag)

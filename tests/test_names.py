@@ -1,0 +1,76 @@
+"""The name registry: what the schema, the wildcards and nnU-Net agree on; a light parse."""
+
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import BIN, REPO
+from xtinyunet.io import read_json
+from xtinyunet.names import (
+    BASE_CONFIGURATION,
+    BASELINES,
+    PLANS,
+    PLANS_FILE,
+    baseline_configuration,
+    candidate_configuration,
+    configuration_pattern,
+)
+
+SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+TRAINING = SCHEMA["properties"]["training"]["properties"]
+# The config's models other than the baselines, each with its own trainer.
+OWN_MODELS = {"xtinyunet", "nnunet", "sweep"}
+
+
+def test_schema_lists_the_registry_baselines():
+    """The schema cannot read Python: its lists of baselines must equal the registry's."""
+    assert set(TRAINING["baselines"]["items"]["enum"]) == set(BASELINES)
+    assert set(TRAINING["baselines"]["default"]) == set(BASELINES)
+    assert set(TRAINING["baseline_patch_size"]["propertyNames"]["enum"]) == set(BASELINES)
+    assert set(TRAINING["trainers"]["properties"]) == OWN_MODELS | set(BASELINES)
+
+
+@pytest.mark.parametrize(
+    "configuration",
+    [BASE_CONFIGURATION, candidate_configuration(512), candidate_configuration(1)]
+    + [baseline_configuration(name) for name in BASELINES],
+)
+def test_configuration_pattern_matches_every_configuration_the_workflow_makes(configuration):
+    assert re.fullmatch(configuration_pattern(), configuration)
+
+
+@pytest.mark.parametrize(
+    "configuration", ["3d_fullres", "2d_xtiny", "2d_xtinyx", "2d_unet", "2d_unext_2", "2", ""]
+)
+def test_configuration_pattern_rejects_others(configuration):
+    assert not re.fullmatch(configuration_pattern(), configuration)
+
+
+def test_nnunet_planner_uses_the_registry_names(planned_dataset):
+    """The real planner writes PLANS_FILE, names its plans PLANS and plans BASE_CONFIGURATION."""
+    plans = read_json(planned_dataset / PLANS_FILE)
+    assert plans["plans_name"] == PLANS
+    assert BASE_CONFIGURATION in plans["configurations"]
+
+
+def test_parsing_the_workflow_imports_neither_torch_nor_nnunetv2(tmp_path):
+    """The Snakefile is parsed at every Snakemake call, on a cluster once per job: no torch."""
+    config = {"results_dir": str(tmp_path / "results"),
+              "datasets": [{"id": 1, "name": "A", "source": {"type": "synthetic"}}]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    run = subprocess.run(
+        [BIN / "python", "-X", "importtime", "-m", "snakemake", "--snakefile",
+         REPO / "Snakefile", "--directory", tmp_path, "--cores", "1", "-n"],
+        capture_output=True, text=True, env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "xtinyunet.names" in imported and "snakemake.workflow" in imported
+    heavy = {name for name in imported if name.split(".")[0] in ("torch", "nnunetv2")}
+    assert heavy == set()

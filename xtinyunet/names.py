@@ -1,0 +1,82 @@
+"""The names the workflow, its config schema, its results and its figures share, each defined once.
+
+Light on purpose: the Snakefile imports this module when it is parsed, so it needs neither torch
+nor nnunetv2 (tests/test_names.py checks that).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# nnU-Net's plans identifier: nnUNetPlans.json, and the middle of a trained model's folder name.
+PLANS = "nnUNetPlans"
+PLANS_FILE = f"{PLANS}.json"
+# The configuration that is planned; the candidates and the baselines inherit from it.
+BASE_CONFIGURATION = "2d"
+CANDIDATE_PREFIX = f"{BASE_CONFIGURATION}_xtiny"
+# <trainer>_NoDeepSupervision (xtinyunet/trainers/): for networks with a single output.
+NO_DEEP_SUPERVISION = "_NoDeepSupervision"
+
+# The model labels of the results tables, the paper's tables and the figures.
+XTINYUNET = "XTinyU-Net"
+NNUNET = "nnU-Net"
+SWEEP = "sweep"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A lightweight baseline network trained inside nnU-Net (xtinyunet/baselines/)."""
+
+    label: str  # its name in the paper's tables
+    network: str  # module.Class, the network_class_name nnU-Net imports
+    spatial_divisor: int  # H and W must be multiples of it (tests/test_baselines.py checks)
+
+
+# The keys are the names of the config (training.baselines, training.trainers, ...).
+BASELINES = {
+    # Three max-pools and two stride-2 patch embeddings: 2**5.
+    "unext": Baseline("UNeXt", "xtinyunet.baselines.unext.UNeXt", 32),
+    # Four 2x2 max-pools: 2**4.
+    "cmunext_s": Baseline("CMUNeXt-S", "xtinyunet.baselines.cmunext.CMUNeXt", 16),
+    # Four 2x2 max-pools: 2**4.
+    "tinyunet": Baseline("TinyU-Net", "xtinyunet.baselines.tinyunet.TinyUNet", 16),
+}
+
+
+def candidate_configuration(cap: int) -> str:
+    """The plans configuration of the width candidate capped at `cap` features, e.g. 2d_xtiny8."""
+    return f"{CANDIDATE_PREFIX}{cap}"
+
+
+def baseline_configuration(name: str) -> str:
+    """The plans configuration that trains baseline `name`, e.g. 2d_unext."""
+    return f"{BASE_CONFIGURATION}_{name}"
+
+
+def configuration_pattern() -> str:
+    """A regular expression matching every configuration the workflow trains or scores."""
+    variants = [re.escape(CANDIDATE_PREFIX) + r"\d+"]
+    variants += [re.escape(baseline_configuration(name)) for name in BASELINES]
+    return f"{re.escape(BASE_CONFIGURATION)}|{'|'.join(variants)}"
+
+
+def model_folder_name(trainer: str, configuration: str) -> str:
+    """nnU-Net's name for a trained model's folder under nnUNet_results/DatasetXXX_Name/."""
+    return f"{trainer}__{PLANS}__{configuration}"
+
+
+def check_patch_size(name: str, patch_size: Sequence[int]) -> None:
+    """Raise ValueError unless ``patch_size`` (H, W) suits the baseline called ``name``."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; known baselines: {sorted(BASELINES)}")
+    divisor = BASELINES[name].spatial_divisor
+    sides = tuple(int(side) for side in patch_size)
+    if len(sides) != 2:
+        raise ValueError(f"{name} is a 2D network: patch size {sides} must have two sides")
+    if any(side <= 0 or side % divisor for side in sides):
+        raise ValueError(
+            f"{name}: patch size {sides} is not usable; every side must be a positive "
+            f"multiple of {divisor} (spatial_divisor)"
+        )
