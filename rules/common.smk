@@ -202,6 +202,11 @@ def model_run(trainer, configuration):
     return f"{trainer}__{configuration}"
 
 
+def fold_run(trainer, configuration, fold):
+    """One fold of one model, as its benchmark files name it."""
+    return f"{model_run(trainer, configuration)}/fold_{fold}"
+
+
 def prediction_folder(dataset, trainer, configuration, fold):
     return (
         RESULTS
@@ -234,6 +239,21 @@ def per_case_table(dataset):
 def dataset_figure(dataset, name, extension="png"):
     """dice_vs_params, qualitative or robustness."""
     return RESULTS / dataset / f"{name}.{extension}"
+
+
+def cost_file(dataset):
+    return RESULTS / dataset / "cost.csv"
+
+
+def benchmark_file(rule_name, dataset, run):
+    """Snakemake's benchmark of one job; `run` names the job within its dataset."""
+    return BENCHMARKS / rule_name / dataset / f"{run}.tsv"
+
+
+def score_run(seed, num_images, configuration=None):
+    """The folder (or, with a configuration, the file stem) of one scoring run's jobs."""
+    run = f"seed{seed}_k{num_images}"
+    return run if configuration is None else f"{run}/{configuration}"
 
 
 def paper_table(table, extension):
@@ -317,6 +337,38 @@ def trains_sweep(dataset):
     return DATASETS[dataset]["name"] in sweep
 
 
+def selection_benchmarks(wildcards):
+    """The jobs of the trained selection: every candidate's scoring, and the knee."""
+    seed, num_images = SEEDS[0], NUM_IMAGES[0]
+    with open(
+        checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
+    ) as handle:
+        configurations = [candidate["configuration"] for candidate in json.load(handle)]
+    return [
+        benchmark_file(
+            "score_candidate",
+            wildcards.dataset,
+            score_run(seed, num_images, configuration),
+        )
+        for configuration in configurations
+    ] + [benchmark_file("select_knee", wildcards.dataset, score_run(seed, num_images))]
+
+
+def sweep_benchmarks(wildcards):
+    """Training, prediction and evaluation of every width of the sweep (none without it)."""
+    return [
+        benchmark_file(
+            rule_name,
+            wildcards.dataset,
+            f"{model_run(trainer, configuration)}/fold_{fold}",
+        )
+        for model, configuration, trainer in trained_models(wildcards.dataset)
+        if model == SWEEP
+        for fold in TRAINING["folds"]
+        for rule_name in ("train_model", "predict_test_set", "evaluate_predictions")
+    ]
+
+
 def evaluation_files(ending):
     """An input function: one evaluation file per trained model and fold of the dataset."""
 
@@ -380,7 +432,11 @@ def results_targets():
     per_dataset = [
         path
         for dataset in DATASETS
-        for path in [results_table(dataset), per_case_table(dataset)]
+        for path in [
+            results_table(dataset),
+            per_case_table(dataset),
+            cost_file(dataset),
+        ]
         + [dataset_figure(dataset, name) for name in figures]
     ]
     tables = [

@@ -108,3 +108,27 @@ rule plot_qualitative:
         "../envs/xtinyunet.yaml"
     script:
         "../workflow_scripts/plot_qualitative.py"
+
+
+rule write_cost_ledger:
+    """What the training-free selection cost against training every width (cost.csv)."""
+    input:
+        selection=selection_benchmarks,
+        sweep=sweep_benchmarks,
+    output:
+        report(
+            cost_file("{dataset}"),
+            caption="../report/cost.rst",
+            category="Cost",
+            subcategory="{dataset}",
+        ),
+    log:
+        LOGS / "write_cost_ledger" / "{dataset}.log",
+    localrule: True
+    conda:
+        "../envs/xtinyunet.yaml"
+    params:
+        scoring_device=SCORING["device"],
+        training_device=TRAINING["device"],
+    script:
+        "../workflow_scripts/write_cost_ledger.py"

@@ -13,12 +13,10 @@ rule score_candidate:
         / "seed{seed}_k{num_images}"
         / "{configuration}.log",
     benchmark:
-        (
-            BENCHMARKS
-            / "score_candidate"
-            / "{dataset}"
-            / "seed{seed}_k{num_images}"
-            / "{configuration}.tsv"
+        benchmark_file(
+            "score_candidate",
+            "{dataset}",
+            score_run("{seed}", "{num_images}", "{configuration}"),
         )
     conda:
         "../envs/xtinyunet.yaml"

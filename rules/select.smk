@@ -12,6 +12,9 @@ checkpoint select_knee:
         ),
     log:
         LOGS / "select_knee" / "{dataset}" / "seed{seed}_k{num_images}.log",
+    # Part of what the selection costs (the cost ledger).
+    benchmark:
+        benchmark_file("select_knee", "{dataset}", score_run("{seed}", "{num_images}"))
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

@@ -13,11 +13,11 @@ rule train_model:
         / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.log",
     benchmark:
-        BENCHMARKS
-        / "train_model"
-        / "{dataset}"
-        / model_run("{trainer}", "{configuration}")
-        / "fold_{fold}.tsv"
+        benchmark_file(
+            "train_model",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
+        )
     conda:
         "../envs/xtinyunet.yaml"
     threads: 2
@@ -47,12 +47,10 @@ rule predict_test_set:
         / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.log",
     benchmark:
-        (
-            BENCHMARKS
-            / "predict_test_set"
-            / "{dataset}"
-            / model_run("{trainer}", "{configuration}")
-            / "fold_{fold}.tsv"
+        benchmark_file(
+            "predict_test_set",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
         )
     conda:
         "../envs/xtinyunet.yaml"
@@ -91,6 +89,12 @@ rule evaluate_predictions:
         / "{dataset}"
         / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.log",
+    benchmark:
+        benchmark_file(
+            "evaluate_predictions",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
+        )
     conda:
         "../envs/xtinyunet.yaml"
     threads: 1

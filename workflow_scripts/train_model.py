@@ -1,6 +1,7 @@
+import time
 from pathlib import Path
 
-from xtinyunet.workflow import log_to, use_nnunet_env
+from xtinyunet.workflow import announce, log_to, use_nnunet_env
 
 
 def main(snakemake):
@@ -8,6 +9,7 @@ def main(snakemake):
     use_nnunet_env(snakemake.params.env, snakemake.threads, snakemake.params.device)
     from xtinyunet.training import train
 
+    started = time.perf_counter()
     train(
         dataset_id=snakemake.params.id,
         configuration=snakemake.wildcards.configuration,
@@ -17,6 +19,11 @@ def main(snakemake):
         device=snakemake.params.device,
         seed=snakemake.params.seed,
         final_validation=snakemake.params.final_validation,
+    )
+    wildcards = snakemake.wildcards
+    announce(
+        f"trained {wildcards.dataset} {wildcards.trainer}__{wildcards.configuration} fold "
+        f"{wildcards.fold} in {time.perf_counter() - started:.0f} s"
     )
 
 

@@ -52,11 +52,12 @@ def write_csv(path, rows: list[dict], columns=None) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def read_csv(path, required_columns=()) -> list[dict]:
-    """The rows of a CSV file; a missing column is an error naming the file."""
+def read_csv(path, required_columns=(), delimiter=",") -> list[dict]:
+    """The rows of a CSV file (a TSV file with delimiter="\\t"); a missing column is an error
+    naming the file."""
     # utf-8-sig: spreadsheet exports often start with a byte-order mark.
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.DictReader(handle, delimiter=delimiter)
         missing = [c for c in required_columns if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path}: missing columns {', '.join(missing)}")

@@ -21,6 +21,13 @@ def log_to(path) -> None:
     )
 
 
+def announce(message: str) -> None:
+    """One line for the user: on the terminal Snakemake runs in (the job's own stderr, which
+    log_to replaced) and in the job's log. Long jobs say so when they finish."""
+    logging.getLogger("xtinyunet").info(message)
+    print(message, file=sys.__stderr__, flush=True)
+
+
 def use_nnunet_env(env: dict, threads: int, device: str) -> None:
     """Point nnU-Net at the results directory and size its pools and torch to the job's CPUs.
 

@@ -1,0 +1,13 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from xtinyunet.cost import cost_ledger, write_cost_ledger
+
+rows = cost_ledger(
+    snakemake.input.selection,
+    snakemake.input.sweep,
+    snakemake.params.scoring_device,
+    snakemake.params.training_device,
+)
+write_cost_ledger(snakemake.output[0], rows)
