@@ -129,6 +129,8 @@ def test_rerun_does_nothing_and_a_replan_restores_the_candidates(finished_run):
     assert "Nothing to be done" in said(dry)
     # A re-plan rewrites nnUNetPlans.json without the candidates: they must be written again.
     plans_file = results / "nnUNet_preprocessed" / "Dataset811_GrayUS" / "nnUNetPlans.json"
+    candidates = results / "Dataset811_GrayUS" / "candidates.json"
+    candidates_written = candidates.stat().st_mtime_ns
     with_candidates = plans_file.read_bytes()
     plans = json.loads(with_candidates)
     plans["configurations"] = {"2d": plans["configurations"]["2d"]}
@@ -137,6 +139,10 @@ def test_rerun_does_nothing_and_a_replan_restores_the_candidates(finished_run):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "write_candidates" in said(rerun)
     assert plans_file.read_bytes() == with_candidates
+    # The same plans again: the candidate list is left alone and nothing is retrained.
+    assert candidates.stat().st_mtime_ns == candidates_written
+    for rule in ("score_candidate", "train_model", "predict_test_set", "evaluate_predictions"):
+        assert f"rule {rule}:" not in said(rerun)
 
 
 @pytest.mark.e2e

@@ -38,8 +38,25 @@ def atomic_write_text(path, text: str) -> None:
         tmp.write_text(text)
 
 
+def json_text(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=False) + "\n"
+
+
 def atomic_write_json(path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(path, json_text(obj))
+
+
+def write_json_if_changed(path, obj) -> bool:
+    """Write `obj` as JSON unless the file already holds exactly that text; True if written.
+
+    An unchanged file keeps its modification time, so nothing downstream looks outdated.
+    """
+    text = json_text(obj)
+    path = Path(path)
+    if path.is_file() and path.read_text() == text:
+        return False
+    atomic_write_text(path, text)
+    return True
 
 
 def write_csv(path, rows: list[dict], columns=None) -> None:
