@@ -66,7 +66,9 @@ def finished_run(tmp_path_factory):
         ],
         "scoring": {"seeds": [369], "num_images": ["all"], "batch_size": 4},
         # Every model, the three baselines included, on a gray and a colour 2-class dataset.
-        "training": {"trainers": {model: SHORT_TRAINER for model in MODELS}},
+        # The sweep (every width) on one dataset, as the demo does.
+        "training": {"trainers": {model: SHORT_TRAINER for model in MODELS},
+                     "sweep": ["GrayUS"], "final_validation": False},
         "report": {"tables": [{"name": "both", "datasets": ["GrayUS", "ColourRaw"]}]},
     }
     write_config(workdir, config)
@@ -192,6 +194,38 @@ def test_paper_table_shows_the_selected_model(finished_run):
     assert "\\toprule" in (results / "tables" / "both.tex").read_text()
     for dataset in ("Dataset811_GrayUS", "Dataset812_ColourRaw"):
         assert (results / dataset / "dice_vs_params.pdf").read_bytes()[:4] == b"%PDF"
+
+
+@pytest.mark.e2e
+def test_sweep_trains_every_width_and_the_ledger_compares_its_cost(finished_run):
+    _, results = finished_run
+    candidates = [c["configuration"]
+                  for c in read_json(results / "Dataset811_GrayUS" / "candidates.json")]
+    sweep = [row for row in read_results(results / "Dataset811_GrayUS" / "results.csv")
+             if row["model"] == "sweep"]
+    assert sorted(row["config"] for row in sweep) == sorted(candidates)
+    assert not [row for row in read_results(results / "Dataset812_ColourRaw" / "results.csv")
+                if row["model"] == "sweep"]
+    ledger = list(csv.DictReader(open(results / "Dataset811_GrayUS" / "cost.csv")))
+    assert ledger[0]["stage"].startswith("selection")
+    assert int(ledger[0]["jobs"]) == len(candidates) + 1  # every scoring job and the knee
+    assert int(ledger[1]["jobs"]) == 3 * len(candidates)  # train, predict, evaluate each width
+    assert float(ledger[1]["device_seconds_vs_selection"]) > 1
+    no_sweep = list(csv.DictReader(open(results / "Dataset812_ColourRaw" / "cost.csv")))
+    assert "not trained" in no_sweep[1]["stage"]
+
+
+def test_shorter_xtinyunet_schedule_is_a_warning_naming_both_trainers(tmp_path):
+    write_config(tmp_path, {
+        "results_dir": str(tmp_path / "results"),
+        "datasets": [{"id": 1, "name": "A", "source": GRAY}],
+        "training": {"trainers": {"xtinyunet": "nnUNetTrainerShort_1ep_10it",
+                                  "nnunet": "nnUNetTrainer_100epochs"}},
+    })
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode == 0, said(run)
+    warning = next(line for line in said(run).splitlines() if "fewer than" in line)
+    assert "nnUNetTrainerShort_1ep_10it" in warning and "nnUNetTrainer_100epochs" in warning
 
 
 def test_unknown_trainer_fails_before_any_job(tmp_path):
