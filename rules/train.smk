@@ -20,7 +20,9 @@ rule train_model:
         )
     conda:
         "../envs/xtinyunet.yaml"
-    threads: 2
+    # One thread: on one machine, parallel jobs use the cores better than torch's threads on
+    # small 2D batches; the cluster profile (slurm/config.yaml, set-threads) gives more.
+    threads: 1
     params:
         id=dataset_id,
         env=NNUNET_PATHS,
@@ -54,7 +56,7 @@ rule predict_test_set:
         )
     conda:
         "../envs/xtinyunet.yaml"
-    threads: 2
+    threads: 1
     params:
         env=NNUNET_PATHS,
         device=TRAINING["device"],
