@@ -1,0 +1,254 @@
+"""The training-free proxies (xtinyunet/proxies.py) against hand-worked and independent values."""
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO
+from xtinyunet import proxies
+from xtinyunet.proxies import (
+    PROXIES,
+    activation_codes,
+    measure,
+    naswot_from_codes,
+    pattern_subset,
+    swap_from_codes,
+)
+from xtinyunet.proxy_names import METRICS, check_metrics
+from xtinyunet.sensitivity import build_network, load_sample_images, score_candidate
+
+ALL = list(METRICS)
+
+
+def two_layer_network(leaky_inplace=True) -> torch.nn.Module:
+    """x (2) -> W1 (3x2) -> LeakyReLU -> W2 (2x3) -> ReLU, no biases, float64."""
+    network = torch.nn.Sequential(
+        torch.nn.Linear(2, 3, bias=False),
+        torch.nn.LeakyReLU(0.01, inplace=leaky_inplace),
+        torch.nn.Linear(3, 2, bias=False),
+        torch.nn.ReLU(),
+    ).double()
+    with torch.no_grad():
+        network[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+        network[2].weight.copy_(torch.tensor([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0]]))
+    return network
+
+
+# Three images a, b, c. Worked by hand:
+#   first pre-activation W1 x:  a (1, 2, 3)        b (-1, 1, 0)       c (2, -1, 1)
+#   LeakyReLU:                  a (1, 2, 3)        b (-.01, 1, 0)     c (2, -.01, 1)
+#   second pre-activation:      a (-1, -1)         b (-1.01, 1)       c (2.01, -1.01)
+# Codes (input > 0; 0 is off), units in forward order:
+#   a 1 1 1 0 0,  b 0 1 0 0 1,  c 1 0 1 1 0
+# Hamming: d(a,b) = 3, d(a,c) = 2, d(b,c) = 5; K = 5 - d = [[5,2,3],[2,5,0],[3,0,5]],
+# det K = 5*25 - 2*10 + 3*(-15) = 60.
+# Unit patterns over (a, b, c): 101, 110, 101, 001, 010 -> 4 distinct.
+THREE_IMAGES = torch.tensor([[1.0, 2.0], [-1.0, 1.0], [2.0, -1.0]], dtype=torch.float64)
+THREE_CODES = [[1, 1, 1, 0, 0], [0, 1, 0, 0, 1], [1, 0, 1, 1, 0]]
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3])
+def test_codes_of_a_two_layer_network_are_its_known_patterns(batch_size):
+    codes, units = activation_codes(two_layer_network(), THREE_IMAGES, batch_size)
+    assert units == 5
+    np.testing.assert_array_equal(np.unpackbits(codes, axis=1, count=5), THREE_CODES)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_naswot_and_swap_of_the_two_layer_network(batch_size):
+    network = two_layer_network()
+    value = PROXIES["naswot"](network, THREE_IMAGES, batch_size=batch_size, seed=0)
+    assert value == pytest.approx(math.log(60), rel=1e-12)
+    assert PROXIES["swap"](network, THREE_IMAGES, batch_size=batch_size, seed=0) == 4
+
+
+def test_codes_do_not_depend_on_the_nonlinearity_working_in_place():
+    in_place, _ = activation_codes(two_layer_network(True), THREE_IMAGES, 3)
+    separate, _ = activation_codes(two_layer_network(False), THREE_IMAGES, 3)
+    np.testing.assert_array_equal(in_place, separate)
+
+
+def test_naswot_and_swap_match_direct_computations_on_random_codes(monkeypatch):
+    """Many images (two 64-bit words per pattern), repeated units, a unit count that is not a
+    multiple of 8, and SWAP's transposition in several chunks."""
+    rng = np.random.default_rng(3)
+    n, units = 70, 1001
+    bits = rng.integers(0, 2, size=(n, units), dtype=np.uint8)
+    bits[:, 500:600] = bits[:, 0:1]  # a hundred units with the same pattern
+    packed = np.packbits(bits, axis=1)
+    monkeypatch.setattr(proxies, "_SWAP_CHUNK_BYTES", 7)
+    assert swap_from_codes(packed, units) == len({tuple(column) for column in bits.T})
+    on = bits.astype(np.float64)
+    kernel = on @ on.T + (1 - on) @ (1 - on).T
+    expected = np.linalg.slogdet(kernel)[1]
+    assert naswot_from_codes(packed, units) == pytest.approx(expected, rel=1e-12)
+
+
+def test_identical_codes_make_naswot_an_error_naming_it():
+    codes = np.packbits(np.array([[1, 0, 1], [1, 0, 1]], dtype=np.uint8), axis=1)
+    with pytest.raises(FloatingPointError, match="naswot: .* singular"):
+        naswot_from_codes(codes, 3)
+
+
+def random_two_layer_network(seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        torch.nn.Linear(4, 5), torch.nn.LeakyReLU(0.01, inplace=True), torch.nn.Linear(5, 3)
+    ).double()
+
+
+def test_grad_norm_and_snip_equal_the_analytic_gradients():
+    """L = sum over images and outputs of W2 lrelu(W1 x + b1) + b2, differentiated by hand."""
+    network = random_two_layer_network(1)
+    x = torch.randn(6, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2)).numpy()
+    w1, b1 = network[0].weight.detach().numpy(), network[0].bias.detach().numpy()
+    w2 = network[2].weight.detach().numpy()
+    h = x @ w1.T + b1
+    a = np.where(h > 0, h, 0.01 * h)
+    g2 = np.tile(a.sum(axis=0), (3, 1))  # dL/dW2[k, j] = sum_n a_n[j]
+    dh = np.where(h > 0, 1.0, 0.01) * w2.sum(axis=0)  # dL/dh_n = lrelu'(h_n) * W2^T 1
+    g1 = dh.T @ x
+    expected_norm = np.linalg.norm(g1) + np.linalg.norm(g2)
+    expected_snip = np.abs(w1 * g1).sum() + np.abs(w2 * g2).sum()
+    images = torch.from_numpy(x)
+    for batch_size in (1, 4, 6):
+        assert PROXIES["grad_norm"](network, images, batch_size=batch_size, seed=0) == (
+            pytest.approx(expected_norm, rel=1e-12)
+        )
+        assert PROXIES["snip"](network, images, batch_size=batch_size, seed=0) == (
+            pytest.approx(expected_snip, rel=1e-12)
+        )
+
+
+def test_synflow_of_a_positive_linear_network_is_twice_its_output():
+    """With |W| and an all-ones input every LeakyReLU passes its input, so R = 1'|W2||W1|1 and
+    each layer's sum of |W * dR/dW| equals R: the score is log(2R)."""
+    torch.manual_seed(4)
+    network = torch.nn.Sequential(
+        torch.nn.Linear(4, 5, bias=False), torch.nn.LeakyReLU(inplace=True),
+        torch.nn.Linear(5, 3, bias=False),
+    )
+    before = {k: v.clone() for k, v in network.state_dict().items()}
+    w1, w2 = (np.abs(network[i].weight.detach().double().numpy()) for i in (0, 2))
+    flow = np.ones(3) @ w2 @ w1 @ np.ones(4)
+    images = torch.randn(2, 4)  # only their shape matters
+    assert PROXIES["synflow"](network, images, batch_size=1, seed=0) == pytest.approx(
+        math.log(2 * flow), rel=1e-12
+    )
+    for key, value in network.state_dict().items():
+        assert torch.equal(value, before[key])  # the signs are the network's still
+
+
+def test_synflow_ignores_the_normalization_and_leaves_the_network_whole():
+    def conv_network(with_norm: bool):
+        torch.manual_seed(5)
+        layers = [torch.nn.Conv2d(2, 3, 3, padding=1)]
+        norm = torch.nn.InstanceNorm2d(3, affine=True)
+        layers += [norm] if with_norm else []
+        layers += [torch.nn.LeakyReLU(inplace=True), torch.nn.Conv2d(3, 2, 1)]
+        return torch.nn.Sequential(*layers)
+
+    with_norm, without = conv_network(True), conv_network(False)
+    images = torch.randn(3, 2, 8, 8)
+    assert PROXIES["synflow"](with_norm, images, batch_size=3, seed=0) == pytest.approx(
+        PROXIES["synflow"](without, images, batch_size=3, seed=0), rel=1e-12
+    )
+    assert isinstance(with_norm[1], torch.nn.InstanceNorm2d)
+    assert (with_norm[0].weight < 0).any()
+
+
+def test_pattern_images_are_drawn_by_the_seed():
+    images = torch.arange(70.0).view(70, 1)
+    picked = pattern_subset(images, seed=1)
+    assert len(picked) == proxies.PATTERN_IMAGES
+    assert torch.equal(picked, pattern_subset(images, seed=1))
+    assert not torch.equal(picked, pattern_subset(images, seed=2))
+    assert torch.equal(picked.flatten(), picked.flatten().sort().values)  # in their order
+    few = images[:10]
+    assert pattern_subset(few, seed=1) is few
+
+
+def candidate(planned_dataset, plans, dataset_json, configuration, dtype=torch.float64):
+    sample = load_sample_images(planned_dataset, plans, configuration, None, seed=369)
+    network = build_network(plans, configuration, dataset_json, seed=369).to(dtype=dtype)
+    return network, torch.from_numpy(sample.images).to(dtype)
+
+
+@pytest.mark.parametrize("configuration", ["2d_xtiny2", "2d_xtiny32"])
+def test_on_an_nnunet_candidate_batched_equals_one_by_one(
+    planned_dataset, plans, dataset_json, configuration
+):
+    network, images = candidate(planned_dataset, plans, dataset_json, configuration)
+    batched, _ = measure(ALL, network, images, batch_size=len(images), seed=369)
+    one_by_one, _ = measure(ALL, network, images, batch_size=1, seed=369)
+    for name in ("naswot", "swap"):  # the same bits either way
+        assert batched[name] == one_by_one[name], name
+    for name in ("grad_norm", "snip", "synflow"):
+        assert batched[name] == pytest.approx(one_by_one[name], rel=1e-12), name
+    np.testing.assert_allclose(batched["jacobian"], one_by_one["jacobian"], rtol=1e-12)
+
+
+def test_metrics_leave_the_network_as_they_found_it(planned_dataset, plans, dataset_json):
+    network, images = candidate(planned_dataset, plans, dataset_json, "2d_xtiny8")
+    state = {k: v.clone() for k, v in network.state_dict().items()}
+    forward, _ = measure(ALL, network, images, batch_size=4, seed=369)
+    backward, _ = measure(ALL[::-1], network, images, batch_size=4, seed=369)
+    for key, value in network.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    assert all(p.grad is None for p in network.parameters())
+    for name in ALL:  # no metric sees what another did before it
+        np.testing.assert_array_equal(forward[name], backward[name])
+
+
+def test_wider_candidates_score_higher_on_the_counting_proxies(
+    planned_dataset, plans, dataset_json
+):
+    """Scale on real networks: more units give more patterns, a larger kernel, more flow."""
+
+    def values(configuration):
+        network, images = candidate(planned_dataset, plans, dataset_json, configuration)
+        return measure(ALL[1:], network, images, batch_size=4, seed=0)[0]
+
+    narrow, wide = values("2d_xtiny1"), values("2d_xtiny32")
+    for name in ("naswot", "swap", "synflow"):
+        assert wide[name] > narrow[name], name
+
+
+def test_score_candidate_computes_every_metric_beside_the_same_sensitivity(
+    planned_dataset, plans, dataset_json
+):
+    alone = score_candidate(planned_dataset, plans, dataset_json, "2d_xtiny4", seed=369)
+    every = score_candidate(
+        planned_dataset, plans, dataset_json, "2d_xtiny4", seed=369, metrics=ALL[::-1]
+    )
+    assert every.sensitivity == alone.sensitivity and every.per_image == alone.per_image
+    assert alone.proxies == {} and alone.seconds_proxies == {}
+    assert list(every.proxies) == list(every.seconds_proxies) == ALL[:0:-1]
+    network, images = candidate(planned_dataset, plans, dataset_json, "2d_xtiny4", torch.float32)
+    direct, _ = measure(ALL[1:], network, images, batch_size=8, seed=369)
+    assert every.proxies == direct
+    with pytest.raises(ValueError, match="unknown metric 'zen'; known metrics: jacobian, naswot"):
+        score_candidate(planned_dataset, plans, dataset_json, "2d_xtiny4", 369, metrics=["zen"])
+
+
+def test_every_named_metric_is_registered_and_names_are_checked():
+    assert list(PROXIES) == list(METRICS)
+    check_metrics(["jacobian", "synflow"])
+    with pytest.raises(ValueError, match="unknown metric 'nawsot'; known metrics: jacobian, "):
+        check_metrics(["jacobian", "nawsot"])
+    with pytest.raises(ValueError, match="listed twice"):
+        check_metrics(["jacobian", "swap", "swap"])
+    with pytest.raises(ValueError, match="lacks 'jacobian': its selection is the one trained"):
+        check_metrics(["swap"])
+    with pytest.raises(ValueError, match="add it there"):
+        proxies.proxy("zen")
+
+
+def test_metric_names_load_without_torch():
+    code = "import sys, xtinyunet.proxy_names; assert 'torch' not in sys.modules, 'torch'"
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
