@@ -8,6 +8,7 @@ from xtinyunet.baselines import (
     check_patch_size,
     configuration_name,
 )
+from xtinyunet.proxy_names import PRIMARY_METRIC, check_metrics
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.sources.raw_dataset import SPLITS_FILE
 from xtinyunet.training import (
@@ -50,6 +51,12 @@ NUM_IMAGES = [str(k) for k in SCORING["num_images"]]
 ROBUSTNESS = len(SEEDS) > 1 or len(NUM_IMAGES) > 1
 # The selection that is trained: the first seed's, with the first K.
 PRIMARY_SELECTION = f"selection_seed{SEEDS[0]}_k{NUM_IMAGES[0]}.json"
+METRICS = SCORING["metrics"]
+# An unknown metric fails here, before any job runs.
+try:
+    check_metrics(METRICS)
+except ValueError as error:
+    raise ValueError(f"config.yaml: scoring.metrics: {error}") from None
 
 TRAINING = config["training"]
 TRAINERS = TRAINING["trainers"]

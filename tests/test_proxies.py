@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+import yaml
 
-from conftest import REPO
+from conftest import BIN, REPO
 from xtinyunet import proxies
 from xtinyunet.proxies import (
     PROXIES,
@@ -252,3 +253,28 @@ def test_metric_names_load_without_torch():
     code = "import sys, xtinyunet.proxy_names; assert 'torch' not in sys.modules, 'torch'"
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_unknown_metric_in_the_config_fails_before_any_job_and_lists_the_known(tmp_path):
+    def run_with(metrics):
+        config = {
+            "results_dir": str(tmp_path / "results"),
+            "datasets": [{"id": 1, "name": "A", "source": {"type": "synthetic"}}],
+            "scoring": {"metrics": metrics},
+        }
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+        run = subprocess.run(
+            [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", tmp_path,
+             "--cores", "1"],
+            capture_output=True, text=True,
+            env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)},
+        )
+        return run.returncode, run.stdout + run.stderr
+
+    code, said = run_with(["jacobian", "nawsot"])
+    assert code != 0
+    assert ("config.yaml: scoring.metrics: unknown metric 'nawsot'; known metrics: jacobian, "
+            "naswot, swap, grad_norm, snip, synflow") in said
+    code, said = run_with(["naswot"])
+    assert code != 0 and "scoring.metrics: ['naswot'] lacks 'jacobian'" in said
+    assert not (tmp_path / "results").exists()
