@@ -8,7 +8,11 @@ from xtinyunet.baselines import (
     check_patch_size,
     configuration_name,
 )
-from xtinyunet.proxy_names import PRIMARY_METRIC, check_metrics
+from xtinyunet.proxy_names import (
+    METRICS as KNOWN_METRICS,
+    PRIMARY_METRIC,
+    check_metrics,
+)
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.sources.raw_dataset import SPLITS_FILE
 from xtinyunet.training import (
@@ -88,6 +92,7 @@ wildcard_constraints:
     seed=r"\d+",
     num_images=r"all|\d+",
     configuration=r"2d(_xtiny\d+|_unext|_cmunext_s|_tinyunet)?",
+    metric="|".join(name for name in KNOWN_METRICS if name != PRIMARY_METRIC),
     trainer=r"\w+",
     fold=r"\d",
 
@@ -259,3 +264,43 @@ def selection_targets():
         for kind, ext in (("selection", "json"), ("sensitivity", "png"))
     ]
     return runs + [RESULTS / dataset / "manifest.json" for dataset in DATASETS]
+
+
+def metric_selection(dataset, metric, seed, k):
+    """A metric's selection file: the paper's keeps its place, the others lie in proxies/."""
+    if metric == PRIMARY_METRIC:
+        return RESULTS / dataset / f"selection_seed{seed}_k{k}.json"
+    return RESULTS / dataset / "proxies" / f"selection_{metric}_seed{seed}_k{k}.json"
+
+
+def proxy_comparison_inputs(wildcards):
+    """Each metric's selection of the primary run and, when the sweep is trained, its Dice."""
+    inputs = {
+        "selections": [
+            metric_selection(wildcards.dataset, metric, SEEDS[0], NUM_IMAGES[0])
+            for metric in METRICS
+        ]
+    }
+    if TRAINING["sweep"]:
+        inputs["results"] = RESULTS / wildcards.dataset / "results.csv"
+    return inputs
+
+
+def proxy_targets():
+    """With more than the paper's metric: every metric's selections and the comparisons."""
+    if METRICS == [PRIMARY_METRIC]:
+        return []
+    selections = [
+        metric_selection(dataset, metric, seed, k)
+        for dataset in DATASETS
+        for metric in METRICS
+        if metric != PRIMARY_METRIC
+        for seed in SEEDS
+        for k in NUM_IMAGES
+    ]
+    comparisons = [
+        RESULTS / dataset / "proxies" / f"comparison.{ext}"
+        for dataset in DATASETS
+        for ext in ("png", "pdf", "csv")
+    ]
+    return selections + comparisons

@@ -1,5 +1,6 @@
 """The training-free proxies (xtinyunet/proxies.py) against hand-worked and independent values."""
 
+import csv
 import math
 import subprocess
 import sys
@@ -8,9 +9,17 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from scipy.stats import kendalltau as scipy_kendalltau
 
 from conftest import BIN, REPO
 from xtinyunet import proxies
+from xtinyunet.comparison import (
+    COMPARISON_COLUMNS,
+    comparison_rows,
+    plot_comparison,
+    write_comparison_table,
+)
+from xtinyunet.io import atomic_write_json, read_json, write_csv
 from xtinyunet.proxies import (
     PROXIES,
     activation_codes,
@@ -19,7 +28,10 @@ from xtinyunet.proxies import (
     pattern_subset,
     swap_from_codes,
 )
-from xtinyunet.proxy_names import METRICS, check_metrics
+from xtinyunet.proxy_names import METRICS, check_metrics, score_column
+from xtinyunet.results import RESULT_COLUMNS, read_results
+from xtinyunet.scores import TABLE_COLUMNS, read_scores_table, write_scores_table
+from xtinyunet.selection import select
 from xtinyunet.sensitivity import build_network, load_sample_images, score_candidate
 
 ALL = list(METRICS)
@@ -255,6 +267,11 @@ def test_metric_names_load_without_torch():
     assert run.returncode == 0, run.stderr
 
 
+def workflow_env(home) -> dict:
+    """A bare environment for Snakemake whose jobs import this checkout's package."""
+    return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": str(REPO)}
+
+
 def test_unknown_metric_in_the_config_fails_before_any_job_and_lists_the_known(tmp_path):
     def run_with(metrics):
         config = {
@@ -267,7 +284,7 @@ def test_unknown_metric_in_the_config_fails_before_any_job_and_lists_the_known(t
             [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", tmp_path,
              "--cores", "1"],
             capture_output=True, text=True,
-            env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)},
+            env=workflow_env(tmp_path),
         )
         return run.returncode, run.stdout + run.stderr
 
@@ -278,3 +295,167 @@ def test_unknown_metric_in_the_config_fails_before_any_job_and_lists_the_known(t
     code, said = run_with(["naswot"])
     assert code != 0 and "scoring.metrics: ['naswot'] lacks 'jacobian'" in said
     assert not (tmp_path / "results").exists()
+
+
+def score_records(tmp_path, metrics):
+    """Records as score jobs write them: the paper's score on top, the others under proxies."""
+    files = []
+    for cap in (4, 16, 8):
+        path = tmp_path / f"2d_xtiny{cap}.json"
+        atomic_write_json(path, {
+            "config": f"2d_xtiny{cap}", "cap": cap, "params": cap * 100, "sensitivity": cap / 3,
+            "seed": 369, "n_images": 5, "n_finite": 5,
+            "proxies": {m: cap * (i + 2.5) for i, m in enumerate(metrics) if m != "jacobian"},
+        })
+        files.append(path)
+    return files
+
+
+def test_scores_table_has_a_column_per_metric_and_the_paper_table_without(tmp_path):
+    metrics = ["jacobian", "swap", "naswot"]
+    table = tmp_path / "scores.csv"
+    write_scores_table(score_records(tmp_path, metrics), table, metrics)
+    assert table.read_text().splitlines()[0] == ",".join(TABLE_COLUMNS + ("swap", "naswot"))
+    rows = read_scores_table(table, metrics)
+    assert [(r["cap"], r["swap"], r["naswot"]) for r in rows] == [
+        (16, 56.0, 72.0), (8, 28.0, 36.0), (4, 14.0, 18.0)
+    ]
+    alone = tmp_path / "alone.csv"
+    write_scores_table(score_records(tmp_path, metrics), alone)
+    assert alone.read_text().splitlines()[0] == ",".join(TABLE_COLUMNS)
+    with pytest.raises(ValueError, match="2d_xtiny4.json: no score for snip"):
+        write_scores_table(score_records(tmp_path, metrics), table, metrics + ["snip"])
+    with pytest.raises(ValueError, match="missing columns snip"):
+        read_scores_table(table, ["jacobian", "snip"])
+
+
+# Seven widths, widest first; k runs over 2..4 (knee.py), d are the normalized steps.
+# Jacobian: d = [0, 0, 0, .5, .3, .2]; scores k=2: 1/5, k=3: 1/4, k=4: 1/3 - .5/4 -> k = 3,
+# the knee is 2d_xtiny16. swap, normalized [1, .98, .96, .94, .93, .4, 0]:
+# d = [.02, .02, .02, .01, .53, .4]; k=2: .176, k=3: .22, k=4: .94/3 - .07/4 = .296 -> k = 4,
+# the knee is 2d_xtiny8.
+CAPS = [64, 32, 16, 8, 4, 2, 1]
+JACOBIAN = [1.0, 1.0, 1.0, 1.0, 0.5, 0.2, 0.0]
+SWAP = [100.0, 98.0, 96.0, 94.0, 93.0, 40.0, 0.0]
+# Trained Dice of the sweep: a plateau down to cap 16, then a collapse; nnU-Net 90 +- 2, so
+# the plateau is Dice >= 88.
+DICE = {64: 90.0, 32: 91.0, 16: 89.0, 8: 70.0, 4: 40.0, 2: 20.0, 1: 10.0}
+
+
+def comparison_selections():
+    rows = [{"config": f"2d_xtiny{c}", "cap": c, "params": c * 1000, "sensitivity": j,
+             "swap": s, "seed": 1, "n_images": 5} for c, j, s in zip(CAPS, JACOBIAN, SWAP)]
+    return {metric: select(rows, metric=metric) for metric in ("jacobian", "swap")}
+
+
+def trained_results(tmp_path):
+    """The sweep's and nnU-Net's rows as results.csv holds them, read back as the rule does."""
+    sweep = [{"model": "sweep", "config": f"2d_xtiny{c}", "fold": 0, "params": c * 1000,
+              "dice_mean": d, "dice_std": 1.0} for c, d in DICE.items()]
+    full = {"model": "nnU-Net", "config": "2d", "fold": 0, "params": 64000,
+            "dice_mean": 90.0, "dice_std": 2.0}
+    write_csv(tmp_path / "results.csv", sweep + [full], RESULT_COLUMNS)
+    return read_results(tmp_path / "results.csv")
+
+
+def test_comparison_table_per_metric(tmp_path):
+    selections = comparison_selections()
+    jacobian, swap = comparison_rows(selections, trained_results(tmp_path), fold=0)
+    assert (jacobian["config"], jacobian["dice_mean"], jacobian["on_plateau"]) == (
+        "2d_xtiny16", 89.0, "yes")
+    assert (swap["config"], swap["dice_mean"], swap["on_plateau"]) == ("2d_xtiny8", 70.0, "no")
+    # Kendall's tau-b over the 7 widths (21 pairs), by hand. Jacobian: the 6 pairs among the
+    # four widest tie in the metric; the other 15 are concordant: 15 / sqrt(15 * 21).
+    assert jacobian["kendall_tau"] == pytest.approx(math.sqrt(5 / 7), rel=1e-12)
+    # swap falls strictly with the width; Dice too but for 64 vs 32 (90 < 91): (20 - 1) / 21.
+    assert swap["kendall_tau"] == pytest.approx(19 / 21, rel=1e-12)
+    assert jacobian["n_widths"] == swap["n_widths"] == 7
+    write_comparison_table([jacobian, swap], tmp_path / "comparison.csv")
+    lines = (tmp_path / "comparison.csv").read_text().splitlines()
+    assert lines[0] == ",".join(COMPARISON_COLUMNS)
+    assert lines[2].startswith("swap,2d_xtiny8,8,8000,70.0,1.0,no,0.904")
+    paths = [tmp_path / "c.png", tmp_path / "c.pdf"]
+    plot_comparison(selections, trained_results(tmp_path), 0, "T", paths)
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert paths[1].read_bytes()[:4] == b"%PDF"
+
+
+def test_comparison_without_a_trained_sweep_leaves_the_dice_columns_empty(tmp_path):
+    rows = comparison_rows(comparison_selections(), None, fold=0)
+    assert [r["config"] for r in rows] == ["2d_xtiny16", "2d_xtiny8"]
+    for row in rows:
+        assert (row["dice_mean"], row["on_plateau"], row["kendall_tau"], row["n_widths"]) == (
+            "", "", "", 0)
+    plot_comparison(comparison_selections(), None, 0, "T", [tmp_path / "c.png"])
+    assert (tmp_path / "c.png").stat().st_size > 0
+
+
+def assert_comparison_agrees(dataset):
+    """A finished comparison of every metric against the scores, the selections and, when the
+    sweep was trained, results.csv, all recomputed here."""
+    scores = read_scores_table(dataset / "scores_seed369_kall.csv", ALL)
+    configs = [row["config"] for row in scores]
+    for row in scores:
+        record = read_json(dataset / "scores" / "seed369_kall" / f"{row['config']}.json")
+        assert record["settings"]["metrics"] == ALL
+        assert {m: row[m] for m in ALL[1:]} == record["proxies"]
+        assert set(record["seconds_proxies"]) == set(ALL[1:])
+    with open(dataset / "proxies" / "comparison.csv") as handle:
+        table = {row["metric"]: row for row in csv.DictReader(handle)}
+    assert list(table) == ALL
+    results = dataset / "results.csv"
+    rows = read_results(results) if results.is_file() else []
+    dice = {r["config"]: r["dice_mean"] for r in rows if r["model"] == "sweep"}
+    trained = [c for c in configs if c in dice and not math.isnan(dice[c])]
+    nnunet = next((r for r in rows if r["model"] == "nnU-Net"), None)
+    for metric, row in table.items():
+        selection = read_json(
+            dataset / "selection_seed369_kall.json" if metric == "jacobian"
+            else dataset / "proxies" / f"selection_{metric}_seed369_kall.json"
+        )
+        assert selection == select(scores, metric=metric)
+        assert row["config"] == selection["config"]
+        assert int(row["n_widths"]) == len(trained)
+        if row["config"] in trained:
+            assert float(row["dice_mean"]) == pytest.approx(dice[row["config"]])
+            on_plateau = dice[row["config"]] >= nnunet["dice_mean"] - nnunet["dice_std"]
+            assert row["on_plateau"] == ("yes" if on_plateau else "no")
+        else:
+            assert row["dice_mean"] == row["on_plateau"] == ""
+        values = {s["config"]: s[score_column(metric)] for s in scores}
+        tau = math.nan
+        if len(trained) > 1:
+            tau = scipy_kendalltau([values[c] for c in trained], [dice[c] for c in trained])
+            tau = tau.statistic
+        if math.isnan(tau):
+            assert row["kendall_tau"] == ""
+        else:
+            assert float(row["kendall_tau"]) == pytest.approx(tau)
+    assert (dataset / "proxies" / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (dataset / "proxies" / "comparison.pdf").read_bytes()[:4] == b"%PDF"
+
+
+@pytest.mark.e2e
+def test_a_small_run_compares_every_metric(tmp_path):
+    """The workflow from nothing to the comparison: every metric scored by the same jobs, a
+    column each, a knee each, the figure and the table (no sweep trained: Dice left empty;
+    test_comparison_table_per_metric covers the trained case on results.csv)."""
+    results = tmp_path / "results"
+    config = {
+        "results_dir": str(results),
+        "datasets": [{"id": 821, "name": "Proxy", "source": {
+            "type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 21}}],
+        "scoring": {"metrics": ALL, "batch_size": 4},
+        "training": {"sweep": False},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    dataset = results / "Dataset821_Proxy"
+    outputs = [dataset / "proxies" / f"comparison.{ext}" for ext in ("png", "pdf", "csv")]
+    run = subprocess.run(
+        [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", tmp_path,
+         "--cores", "2", *outputs],
+        capture_output=True, text=True, timeout=900, env=workflow_env(tmp_path),
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
+    assert not (dataset / "results.csv").exists()  # nothing was trained for it
+    assert_comparison_agrees(dataset)
