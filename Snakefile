@@ -14,6 +14,7 @@ include: "rules/convert.smk"
 include: "rules/plan.smk"
 include: "rules/score.smk"
 include: "rules/select.smk"
+include: "rules/proxies.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
 include: "rules/provenance.smk"
@@ -24,6 +25,7 @@ rule all:
     input:
         selection_targets(),
         results_targets(),
+        proxy_targets(),
 
 
 rule selection:

@@ -20,6 +20,11 @@ from xtinyunet.names import (
     configuration_pattern,
     model_folder_name,
 )
+from xtinyunet.proxy_names import (
+    METRICS as KNOWN_METRICS,
+    PRIMARY_METRIC,
+    check_metrics,
+)
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.sources.raw_dataset import SPLITS_FILE
 from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, training_iterations
@@ -56,6 +61,12 @@ SEEDS = SCORING["seeds"]
 NUM_IMAGES = [str(k) for k in SCORING["num_images"]]
 # Several seeds or Ks: a figure of how the selection moves with them (docs/method.md section 7.2).
 ROBUSTNESS = len(SEEDS) > 1 or len(NUM_IMAGES) > 1
+METRICS = SCORING["metrics"]
+# An unknown metric fails here, before any job runs.
+try:
+    check_metrics(METRICS)
+except ValueError as error:
+    raise ValueError(f"config.yaml: scoring.metrics: {error}") from None
 
 TRAINING = config["training"]
 TRAINERS = TRAINING["trainers"]
@@ -110,6 +121,7 @@ wildcard_constraints:
     seed=r"\d+",
     num_images=r"all|\d+",
     configuration=configuration_pattern(),
+    metric="|".join(name for name in KNOWN_METRICS if name != PRIMARY_METRIC),
     trainer=r"\w+",
     fold=r"\d",
 
@@ -459,3 +471,47 @@ def selection_targets():
         )
     ]
     return runs + [manifest_file(dataset) for dataset in DATASETS]
+
+
+def metric_selection(dataset, metric, seed, k):
+    """A metric's selection file: the paper's keeps its place, the others lie in proxies/."""
+    if metric == PRIMARY_METRIC:
+        return selection_file(dataset, seed, k)
+    return RESULTS / dataset / "proxies" / f"selection_{metric}_seed{seed}_k{k}.json"
+
+
+def proxy_comparison(dataset, extension):
+    return RESULTS / dataset / "proxies" / f"comparison.{extension}"
+
+
+def proxy_comparison_inputs(wildcards):
+    """Each metric's selection of the primary run and, when the sweep is trained, its Dice."""
+    inputs = {
+        "selections": [
+            metric_selection(wildcards.dataset, metric, SEEDS[0], NUM_IMAGES[0])
+            for metric in METRICS
+        ]
+    }
+    if trains_sweep(wildcards.dataset):
+        inputs["results"] = results_table(wildcards.dataset)
+    return inputs
+
+
+def proxy_targets():
+    """With more than the paper's metric: every metric's selections and the comparisons."""
+    if METRICS == [PRIMARY_METRIC]:
+        return []
+    selections = [
+        metric_selection(dataset, metric, seed, k)
+        for dataset in DATASETS
+        for metric in METRICS
+        if metric != PRIMARY_METRIC
+        for seed in SEEDS
+        for k in NUM_IMAGES
+    ]
+    comparisons = [
+        proxy_comparison(dataset, extension)
+        for dataset in DATASETS
+        for extension in ("png", "pdf", "csv")
+    ]
+    return selections + comparisons

@@ -26,12 +26,13 @@ rule score_candidate:
         batch_size=SCORING["batch_size"],
         device=SCORING["device"],
         precision=SCORING["precision"],
+        metrics=METRICS,
     script:
         "../workflow_scripts/score_candidate.py"
 
 
 rule gather_scores:
-    """One scores table per dataset, seed and K, widest candidate first."""
+    """One scores table per dataset, seed and K, widest candidate first, a column per metric."""
     input:
         candidate_scores,
     output:
@@ -41,5 +42,7 @@ rule gather_scores:
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
+    params:
+        metrics=METRICS,
     script:
         "../workflow_scripts/gather_scores.py"

@@ -16,6 +16,7 @@ settings = {
     "batch_size": snakemake.params.batch_size,
     "device": snakemake.params.device,
     "precision": snakemake.params.precision,
+    "metrics": list(snakemake.params.metrics),
 }
 seed = int(snakemake.wildcards.seed)
 score = score_candidate(

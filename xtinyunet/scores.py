@@ -7,11 +7,17 @@ from dataclasses import asdict
 from xtinyunet.candidates import cap_of
 from xtinyunet.io import atomic_write_json, read_csv, read_json, write_csv
 from xtinyunet.provenance import code_version
+from xtinyunet.proxy_names import PRIMARY_METRIC, score_column
 from xtinyunet.sensitivity import Score
 
 # Nothing machine-dependent (timings, hardware) goes into the table: the same config must give a
 # byte-identical table. The score records keep those.
 TABLE_COLUMNS = ("config", "cap", "params", "sensitivity", "seed", "n_images", "n_finite")
+
+
+def proxy_columns(metrics) -> tuple[str, ...]:
+    """The columns after TABLE_COLUMNS: one per configured metric besides the paper's."""
+    return tuple(score_column(m) for m in metrics if m != PRIMARY_METRIC)
 
 
 def write_score_record(path, score: Score, seed: int, settings: dict) -> None:
@@ -28,18 +34,28 @@ def write_score_record(path, score: Score, seed: int, settings: dict) -> None:
     atomic_write_json(path, record)
 
 
-def write_scores_table(record_files, path) -> list[dict]:
-    """Gather score records into one CSV, widest candidate first; return the rows."""
-    rows = [read_json(f) for f in record_files]
+def write_scores_table(record_files, path, metrics=(PRIMARY_METRIC,)) -> list[dict]:
+    """Gather score records into one CSV, widest candidate first, a column per metric; return
+    the rows."""
+    extra = proxy_columns(metrics)
+    rows = []
+    for record_file in record_files:
+        record = read_json(record_file)
+        missing = [m for m in extra if m not in record.get("proxies", {})]
+        if missing:
+            raise ValueError(f"{record_file}: no score for {', '.join(missing)}")
+        rows.append(record | {m: record["proxies"][m] for m in extra})
     rows.sort(key=lambda row: row["cap"], reverse=True)
-    write_csv(path, rows, TABLE_COLUMNS)
+    write_csv(path, rows, TABLE_COLUMNS + extra)
     return rows
 
 
-def read_scores_table(path) -> list[dict]:
-    """Rows of a scores table, typed; a truncated or malformed table is an error naming it."""
+def read_scores_table(path, metrics=(PRIMARY_METRIC,)) -> list[dict]:
+    """Rows of a scores table, typed, with the columns of `metrics`; a truncated or malformed
+    table is an error naming it."""
+    extra = proxy_columns(metrics)
     rows = []
-    for line, row in enumerate(read_csv(path, TABLE_COLUMNS), start=2):
+    for line, row in enumerate(read_csv(path, TABLE_COLUMNS + extra), start=2):
         try:
             rows.append(
                 {
@@ -49,6 +65,7 @@ def read_scores_table(path) -> list[dict]:
                     "sensitivity": float(row["sensitivity"]),
                     "seed": int(row["seed"]),
                     "n_images": int(row["n_images"]),
+                    **{column: float(row[column]) for column in extra},
                 }
             )
         except (TypeError, ValueError):

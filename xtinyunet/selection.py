@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from xtinyunet.io import atomic_path
 from xtinyunet.knee import KNEE_METHODS
+from xtinyunet.proxy_names import PRIMARY_METRIC, score_column
 
 
-def select(rows: list[dict], method: str = "total_variation") -> dict:
-    """The selection record for scores `rows` ordered widest first."""
+def select(rows: list[dict], method: str = "total_variation", metric=PRIMARY_METRIC) -> dict:
+    """The selection record for scores `rows` ordered widest first, on `metric`'s column."""
     caps = [row["cap"] for row in rows]
     if caps != sorted(caps, reverse=True) or len(set(caps)) != len(caps):
         raise ValueError(f"scores must list distinct candidates widest first, got caps {caps}")
-    knee = KNEE_METHODS[method]([row["sensitivity"] for row in rows])
+    column = score_column(metric)
+    knee = KNEE_METHODS[method]([row[column] for row in rows])
     chosen = rows[knee.index]
     return {
         "config": chosen["config"],
@@ -26,7 +28,7 @@ def select(rows: list[dict], method: str = "total_variation") -> dict:
                 "config": row["config"],
                 "cap": row["cap"],
                 "params": row["params"],
-                "sensitivity": row["sensitivity"],
+                column: row[column],
                 "normalized": normalized,
             }
             for row, normalized in zip(rows, knee.normalized)

@@ -10,11 +10,13 @@ import logging
 import platform
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from xtinyunet.proxy_names import PRIMARY_METRIC, check_metrics
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ class Score:
     seconds_load: float
     seconds_build: float
     seconds_score: float
+    # The other configured metrics (scoring.metrics), by name, and the seconds each took.
+    proxies: dict[str, float] = field(default_factory=dict)
+    seconds_proxies: dict[str, float] = field(default_factory=dict)
 
 
 def seed_everything(seed: int) -> None:
@@ -183,12 +188,17 @@ def score_candidate(
     batch_size: int = 8,
     device: str = "cpu",
     precision: str = "float32",
+    metrics=(PRIMARY_METRIC,),
 ) -> Score:
-    """Sensitivity score S_c: mean over sample images of the finite gradient norms."""
+    """Sensitivity score S_c: mean over sample images of the finite gradient norms; and the
+    other `metrics` (xtinyunet/proxies.py) on the same images and network."""
+    from xtinyunet.proxies import measure  # it imports this module
+
     if precision not in PRECISIONS:
         raise ValueError(f"scoring.precision must be one of {list(PRECISIONS)}, got {precision!r}")
     if batch_size < 1:
         raise ValueError(f"scoring.batch_size must be at least 1, got {batch_size}")
+    check_metrics(metrics)
     target = resolve_device(device)
     dtype = PRECISIONS[precision]
 
@@ -198,14 +208,18 @@ def score_candidate(
     network = build_network(plans, configuration, dataset_json, seed).to(target, dtype)
     built = time.perf_counter()
     images = torch.from_numpy(sample.images).to(target, dtype)
-    per_image = input_gradient_norms(network, images, batch_size)
-    if target.type == "cuda":
-        torch.cuda.synchronize()
-    scored = time.perf_counter()
+    try:
+        proxies, seconds = measure(metrics, network, images, batch_size, seed)
+    except FloatingPointError as error:
+        raise FloatingPointError(f"{configuration}: {error}") from None
+    per_image = proxies.pop(PRIMARY_METRIC)
 
     finite = per_image[np.isfinite(per_image)]
     if finite.size == 0:
         raise FloatingPointError(f"{configuration}: no finite sensitivity on any sample image")
+    for name, value in proxies.items():
+        if not np.isfinite(value):
+            raise FloatingPointError(f"{configuration}: {name} is {value}")
     return Score(
         configuration=configuration,
         sensitivity=float(finite.mean()),
@@ -217,5 +231,7 @@ def score_candidate(
         device_name=device_name(target),
         seconds_load=loaded - started,
         seconds_build=built - loaded,
-        seconds_score=scored - built,
+        seconds_score=seconds.pop(PRIMARY_METRIC),
+        proxies=proxies,
+        seconds_proxies=seconds,
     )

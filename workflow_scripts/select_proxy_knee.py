@@ -1,0 +1,11 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from xtinyunet.io import atomic_write_json
+from xtinyunet.scores import read_scores_table
+from xtinyunet.selection import select
+
+metric = snakemake.wildcards.metric
+rows = read_scores_table(snakemake.input[0], [metric])
+atomic_write_json(snakemake.output[0], select(rows, snakemake.params.method, metric))

@@ -1,0 +1,148 @@
+"""Every configured training-free metric side by side on one dataset (docs/proxies.md): each
+metric's knee, the trained Dice at it, and how well the metric orders the trained widths."""
+
+from __future__ import annotations
+
+import math
+
+from scipy.stats import kendalltau
+
+from xtinyunet.figures import _pyplot, save
+from xtinyunet.io import write_csv
+from xtinyunet.proxy_names import score_column
+from xtinyunet.results import SWEEP
+
+FULL_NETWORK = "nnU-Net"  # its Dice minus its std bounds the plateau, as in dice_vs_params.png
+COMPARISON_COLUMNS = (
+    "metric",
+    "config",
+    "cap",
+    "params",
+    "dice_mean",
+    "dice_std",
+    "on_plateau",
+    "kendall_tau",
+    "n_widths",
+)
+
+
+def trained_widths(results: list[dict] | None, fold: int) -> dict[str, dict]:
+    """The sweep's rows on `fold` that have a Dice, by configuration ({} without a sweep)."""
+    return {
+        row["config"]: row
+        for row in results or ()
+        if row["model"] == SWEEP and row["fold"] == fold and not math.isnan(row["dice_mean"])
+    }
+
+
+def plateau_floor(results: list[dict] | None, fold: int) -> float:
+    """The full network's Dice minus its std on `fold`: a width at or above it is on the
+    plateau. NaN when the full network was not trained or has no Dice."""
+    full = next(
+        (r for r in results or () if r["model"] == FULL_NETWORK and r["fold"] == fold), None
+    )
+    return math.nan if full is None else full["dice_mean"] - full["dice_std"]
+
+
+def comparison_rows(selections: dict[str, dict], results: list[dict] | None, fold: int):
+    """Per metric: its selected width, that width's trained Dice, whether it is on the plateau,
+    and Kendall's tau (tau-b) between the metric and the trained Dice over the widths. The
+    Dice columns are empty where the width was not trained."""
+    widths = trained_widths(results, fold)
+    floor = plateau_floor(results, fold)
+    rows = []
+    for metric, selection in selections.items():
+        column = score_column(metric)
+        trained = [c for c in selection["candidates"] if c["config"] in widths]
+        tau = math.nan
+        if len(trained) >= 2:
+            tau = kendalltau(
+                [c[column] for c in trained], [widths[c["config"]]["dice_mean"] for c in trained]
+            ).statistic
+        chosen = widths.get(selection["config"])
+        rows.append(
+            {
+                "metric": metric,
+                "config": selection["config"],
+                "cap": selection["cap"],
+                "params": selection["params"],
+                "dice_mean": "" if chosen is None else chosen["dice_mean"],
+                "dice_std": "" if chosen is None else chosen["dice_std"],
+                "on_plateau": ""
+                if chosen is None or math.isnan(floor)
+                else ("yes" if chosen["dice_mean"] >= floor else "no"),
+                "kendall_tau": "" if math.isnan(tau) else float(tau),
+                "n_widths": len(trained),
+            }
+        )
+    return rows
+
+
+def write_comparison_table(rows: list[dict], path) -> None:
+    write_csv(path, rows, COMPARISON_COLUMNS)
+
+
+def plot_comparison(
+    selections: dict[str, dict], results: list[dict] | None, fold: int, title: str, paths
+) -> None:
+    """Every metric's min-max normalized curve over the candidates (x = parameters, log), its
+    knee starred; behind them, on a second axis, the sweep's Dice (mean ± std) and the plateau
+    floor when the sweep was trained."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    widths = trained_widths(results, fold)
+    handles = []
+    if widths:
+        dice = ax.twinx()
+        sweep = sorted(widths.values(), key=lambda row: row["params"])
+        handles.append(
+            dice.errorbar(
+                [r["params"] for r in sweep],
+                [r["dice_mean"] for r in sweep],
+                yerr=[r["dice_std"] for r in sweep],
+                fmt="s-",
+                color="0.6",
+                capsize=3,
+                label="width sweep (Dice)",
+                zorder=1,
+            )
+        )
+        floor = plateau_floor(results, fold)
+        if not math.isnan(floor):
+            label = f"{FULL_NETWORK} Dice − std"
+            handles.append(dice.axhline(floor, color="0.6", linestyle="--", label=label))
+        dice.set_ylabel("Dice (%)")
+        # The metrics' curves above the Dice axis.
+        ax.set_zorder(dice.get_zorder() + 1)
+        ax.patch.set_visible(False)
+    for index, (metric, selection) in enumerate(selections.items()):
+        color = f"C{index}"
+        candidates = selection["candidates"]
+        (line,) = ax.plot(
+            [c["params"] for c in candidates],
+            [c["normalized"] for c in candidates],
+            "o-",
+            color=color,
+            markersize=4,
+            label=f"{metric} (knee: {selection['config']})",
+        )
+        handles.append(line)
+        knee = next(c for c in candidates if c["config"] == selection["config"])
+        ax.plot(
+            knee["params"],
+            knee["normalized"],
+            "*",
+            color=color,
+            markeredgecolor="black",
+            markersize=15,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters")
+    ax.set_ylabel("score, min-max normalized over the candidates")
+    ax.set_title(title)
+    # Below the axes: the curves fill the plot.
+    columns = 3
+    fig.legend(handles=handles, loc="lower center", ncol=columns, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.035 * math.ceil(len(handles) / columns) + 0.01, 1, 1))
+    save(fig, paths)
+    plt.close(fig)
