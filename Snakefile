@@ -17,6 +17,7 @@ include: "rules/select.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
 include: "rules/provenance.smk"
+include: "rules/deploy.smk"
 
 
 rule all:
@@ -24,6 +25,7 @@ rule all:
     input:
         selection_targets(),
         results_targets(),
+        deployment_targets(),
 
 
 rule selection:

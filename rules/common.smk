@@ -104,6 +104,13 @@ TABLES = [
 ]
 TABLES = [table for table in TABLES if table["datasets"]]
 
+DEPLOYMENT = config["deployment"]
+# tables/deployment.* is the deployment table.
+if DEPLOYMENT["enabled"] and any(table["name"] == "deployment" for table in TABLES):
+    raise ValueError(
+        "config.yaml: report.tables: the name `deployment` is taken by the deployment table"
+    )
+
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
@@ -339,6 +346,52 @@ def model_list(wildcards):
 
 def trained_model_folder(wildcards):
     return model_folder(wildcards.dataset, wildcards.trainer, wildcards.configuration)
+
+
+def deployed_models(dataset):
+    """(model, configuration, trainer) of the models measured for deployment: the paper's
+    (XTinyU-Net, nnU-Net, the baselines), and the width sweep if `deployment.sweep`."""
+    return [
+        model
+        for model in trained_models(dataset)
+        if model[0] != "sweep" or DEPLOYMENT["sweep"]
+    ]
+
+
+def deployment_measurements(wildcards):
+    # The selected width is also a sweep member: measured once.
+    return list(
+        dict.fromkeys(
+            RESULTS
+            / wildcards.dataset
+            / "deployment"
+            / f"{trainer}__{configuration}"
+            / f"fold_{fold}"
+            / "measurements.json"
+            for _, configuration, trainer in deployed_models(wildcards.dataset)
+            for fold in TRAINING["folds"]
+        )
+    )
+
+
+def deployment_model_list(wildcards):
+    return [
+        {"model": model, "configuration": configuration, "trainer": trainer}
+        for model, configuration, trainer in deployed_models(wildcards.dataset)
+    ]
+
+
+def deployment_targets():
+    if not DEPLOYMENT["enabled"]:
+        return []
+    per_dataset = [
+        RESULTS / dataset / name
+        for dataset in DATASETS
+        for name in ("deployment.csv", "dice_vs_latency.png")
+    ]
+    return per_dataset + [
+        RESULTS / "tables" / f"deployment.{ext}" for ext in ("md", "csv", "tex")
+    ]
 
 
 def every_selection(wildcards):
