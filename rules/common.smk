@@ -105,10 +105,13 @@ TABLES = [
 TABLES = [table for table in TABLES if table["datasets"]]
 
 DEPLOYMENT = config["deployment"]
-# tables/deployment.* is the deployment table.
-if DEPLOYMENT["enabled"] and any(table["name"] == "deployment" for table in TABLES):
+# Beside the paper's tables, under a name none of them may take (enabled or not: the rule that
+# writes it takes precedence over make_table).
+DEPLOYMENT_TABLE = "deployment"
+if any(table["name"] == DEPLOYMENT_TABLE for table in config["report"]["tables"]):
     raise ValueError(
-        "config.yaml: report.tables: the name `deployment` is taken by the deployment table"
+        f"config.yaml: report.tables: the name `{DEPLOYMENT_TABLE}` is reserved for the "
+        "deployment table"
     )
 
 
@@ -247,6 +250,22 @@ def paper_table(table, extension):
     return RESULTS / "tables" / f"{table}.{extension}"
 
 
+def deployed_file(dataset, trainer, configuration, fold, name):
+    """model.onnx, export.json, reference.npz or measurements.json of one trained model."""
+    return (
+        RESULTS
+        / dataset
+        / "deployment"
+        / model_run(trainer, configuration)
+        / f"fold_{fold}"
+        / name
+    )
+
+
+def deployment_csv(dataset):
+    return RESULTS / dataset / "deployment.csv"
+
+
 # Input functions and parameters.
 
 
@@ -354,7 +373,7 @@ def deployed_models(dataset):
     return [
         model
         for model in trained_models(dataset)
-        if model[0] != "sweep" or DEPLOYMENT["sweep"]
+        if model[0] != SWEEP or DEPLOYMENT["sweep"]
     ]
 
 
@@ -362,12 +381,9 @@ def deployment_measurements(wildcards):
     # The selected width is also a sweep member: measured once.
     return list(
         dict.fromkeys(
-            RESULTS
-            / wildcards.dataset
-            / "deployment"
-            / f"{trainer}__{configuration}"
-            / f"fold_{fold}"
-            / "measurements.json"
+            deployed_file(
+                wildcards.dataset, trainer, configuration, fold, "measurements.json"
+            )
             for _, configuration, trainer in deployed_models(wildcards.dataset)
             for fold in TRAINING["folds"]
         )
@@ -378,19 +394,6 @@ def deployment_model_list(wildcards):
     return [
         {"model": model, "configuration": configuration, "trainer": trainer}
         for model, configuration, trainer in deployed_models(wildcards.dataset)
-    ]
-
-
-def deployment_targets():
-    if not DEPLOYMENT["enabled"]:
-        return []
-    per_dataset = [
-        RESULTS / dataset / name
-        for dataset in DATASETS
-        for name in ("deployment.csv", "dice_vs_latency.png")
-    ]
-    return per_dataset + [
-        RESULTS / "tables" / f"deployment.{ext}" for ext in ("md", "csv", "tex")
     ]
 
 
@@ -442,6 +445,22 @@ def results_targets():
         for extension in ("md", "csv", "tex")
     ]
     return per_dataset + tables
+
+
+def deployment_targets():
+    if not DEPLOYMENT["enabled"]:
+        return []
+    per_dataset = [
+        path
+        for dataset in DATASETS
+        for path in (
+            deployment_csv(dataset),
+            dataset_figure(dataset, "dice_vs_latency"),
+        )
+    ]
+    return per_dataset + [
+        paper_table(DEPLOYMENT_TABLE, extension) for extension in ("md", "csv", "tex")
+    ]
 
 
 def selection_targets():

@@ -1,10 +1,6 @@
 # Deployment on a CPU (config `deployment`): each trained model exported to ONNX and checked
 # against PyTorch, then measured under PyTorch eager and ONNX Runtime.
 
-DEPLOYED = (
-    RESULTS / "{dataset}" / "deployment" / "{trainer}__{configuration}" / "fold_{fold}"
-)
-
 
 # tables/deployment.* would also match make_table's tables/{table}.*.
 ruleorder: make_deployment_table > make_table
@@ -14,23 +10,29 @@ rule export_onnx:
     """The fold's final checkpoint as ONNX (batch axis dynamic), checked against PyTorch."""
     input:
         checkpoint=rules.train_model.output[0],
-        raw=NNUNET_RAW / "{dataset}" / "dataset.json",
+        raw=raw_dataset_json("{dataset}"),
     output:
-        onnx=DEPLOYED / "model.onnx",
-        record=DEPLOYED / "export.json",
-        reference=DEPLOYED / "reference.npz",
+        onnx=deployed_file(
+            "{dataset}", "{trainer}", "{configuration}", "{fold}", "model.onnx"
+        ),
+        record=deployed_file(
+            "{dataset}", "{trainer}", "{configuration}", "{fold}", "export.json"
+        ),
+        reference=deployed_file(
+            "{dataset}", "{trainer}", "{configuration}", "{fold}", "reference.npz"
+        ),
     log:
         LOGS
         / "export_onnx"
         / "{dataset}"
-        / "{trainer}__{configuration}"
+        / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.log",
     benchmark:
         (
             BENCHMARKS
             / "export_onnx"
             / "{dataset}"
-            / "{trainer}__{configuration}"
+            / model_run("{trainer}", "{configuration}")
             / "fold_{fold}.tsv"
         )
     conda:
@@ -50,15 +52,25 @@ rule measure_deployment:
         onnx=rules.export_onnx.output.onnx,
         record=rules.export_onnx.output.record,
         reference=rules.export_onnx.output.reference,
-        raw=NNUNET_RAW / "{dataset}" / "dataset.json",
+        raw=raw_dataset_json("{dataset}"),
     output:
-        DEPLOYED / "measurements.json",
+        deployed_file(
+            "{dataset}", "{trainer}", "{configuration}", "{fold}", "measurements.json"
+        ),
     log:
         LOGS
         / "measure_deployment"
         / "{dataset}"
-        / "{trainer}__{configuration}"
+        / model_run("{trainer}", "{configuration}")
         / "fold_{fold}.log",
+    benchmark:
+        (
+            BENCHMARKS
+            / "measure_deployment"
+            / "{dataset}"
+            / model_run("{trainer}", "{configuration}")
+            / "fold_{fold}.tsv"
+        )
     conda:
         "../envs/xtinyunet.yaml"
     threads: DEPLOYMENT["threads"]
@@ -74,10 +86,10 @@ rule gather_deployment:
     """deployment.csv: one row per deployed model and fold, with its Dice from results.csv."""
     input:
         measurements=deployment_measurements,
-        results=RESULTS / "{dataset}" / "results.csv",
-        manifest=RESULTS / "{dataset}" / "manifest.json",
+        results=results_table("{dataset}"),
+        manifest=manifest_file("{dataset}"),
     output:
-        RESULTS / "{dataset}" / "deployment.csv",
+        deployment_csv("{dataset}"),
     log:
         LOGS / "gather_deployment" / "{dataset}.log",
     localrule: True
@@ -92,15 +104,15 @@ rule gather_deployment:
 rule plot_dice_vs_latency:
     """Dice against CPU latency, one marker per model."""
     input:
-        RESULTS / "{dataset}" / "deployment.csv",
+        deployment_csv("{dataset}"),
     output:
         png=report(
-            RESULTS / "{dataset}" / "dice_vs_latency.png",
+            dataset_figure("{dataset}", "dice_vs_latency"),
             caption="../report/dice_vs_latency.rst",
             category="Deployment",
             subcategory="{dataset}",
         ),
-        pdf=RESULTS / "{dataset}" / "dice_vs_latency.pdf",
+        pdf=dataset_figure("{dataset}", "dice_vs_latency", "pdf"),
     log:
         LOGS / "plot_dice_vs_latency" / "{dataset}.log",
     localrule: True
@@ -113,17 +125,17 @@ rule plot_dice_vs_latency:
 rule make_deployment_table:
     """Every dataset's deployment.csv (first fold) as one table: Markdown, CSV, LaTeX."""
     input:
-        [RESULTS / dataset / "deployment.csv" for dataset in DATASETS],
+        [deployment_csv(dataset) for dataset in DATASETS],
     output:
-        markdown=RESULTS / "tables" / "deployment.md",
+        markdown=paper_table(DEPLOYMENT_TABLE, "md"),
         csv=report(
-            RESULTS / "tables" / "deployment.csv",
+            paper_table(DEPLOYMENT_TABLE, "csv"),
             caption="../report/deployment.rst",
             category="Deployment",
         ),
-        latex=RESULTS / "tables" / "deployment.tex",
+        latex=paper_table(DEPLOYMENT_TABLE, "tex"),
     log:
-        LOGS / "make_deployment_table" / "deployment.log",
+        LOGS / "make_deployment_table" / f"{DEPLOYMENT_TABLE}.log",
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

@@ -35,15 +35,16 @@ from xtinyunet.deployment import (
 )
 from xtinyunet.figures import plot_dice_vs_latency
 from xtinyunet.io import atomic_write_json, read_json, write_csv
+from xtinyunet.names import NO_DEEP_SUPERVISION, SWEEP, XTINYUNET, model_folder_name
 from xtinyunet.provenance import file_sha256
 from xtinyunet.results import RESULT_COLUMNS, read_results
 from xtinyunet.sensitivity import build_network
-from xtinyunet.training import NO_DEEP_SUPERVISION, TRAINERS_FOLDER, model_folder_name
+from xtinyunet.training import TRAINERS_FOLDER
 
 SHORT = "nnUNetTrainerShort_1ep_3it"
 # One model of each kind: (configuration, trainer); XTinyU-Net's width is filled in below.
 KINDS = {
-    "XTinyU-Net": (None, SHORT),
+    XTINYUNET: (None, SHORT),
     "nnU-Net": ("2d", SHORT),
     "CMUNeXt-S": ("2d_cmunext_s", SHORT + NO_DEEP_SUPERVISION),
     "TinyU-Net": ("2d_tinyunet", SHORT + NO_DEEP_SUPERVISION),
@@ -56,7 +57,8 @@ import sys
 from xtinyunet.training import train
 dataset, results = sys.argv[1:3]
 for folder, configuration, trainer in zip(sys.argv[3::3], sys.argv[4::3], sys.argv[5::3]):
-    train(int(dataset), configuration, 0, trainer, folder + "/fold_0", "cpu")
+    train(int(dataset), configuration, 0, trainer, folder + "/fold_0", "cpu", seed=0,
+          final_validation=False)
 """
 
 
@@ -73,13 +75,14 @@ def small_run(planned_dataset, tmp_path_factory):
     atomic_write_json(preprocessed / "nnUNetPlans.json", plans)
     # A width from the middle of the candidates stands for the selected XTinyU-Net.
     candidates = candidates_from_plans(plans)
-    models = dict(KINDS, **{"XTinyU-Net": (candidates[len(candidates) // 2].configuration, SHORT)})
+    models = {**KINDS, XTINYUNET: (candidates[len(candidates) // 2].configuration, SHORT)}
 
     arguments = []
     for configuration, trainer in models.values():
         folder = results / "nnUNet_results" / name / model_folder_name(trainer, configuration)
         arguments += [str(folder), configuration, trainer]
-    env = {**nnunet_env(results), "nnUNet_n_proc_DA": "0", "nnUNet_extTrainer": str(TRAINERS_FOLDER)}
+    env = {**nnunet_env(results), "nnUNet_n_proc_DA": "0",
+           "nnUNet_extTrainer": str(TRAINERS_FOLDER)}
     run = subprocess.run(
         [sys.executable, "-c", TRAIN, str(TINY_DATASET["id"]), str(results), *arguments],
         env=env, capture_output=True, text=True, timeout=1200,
@@ -150,12 +153,17 @@ def test_a_disagreeing_export_fails_naming_the_model_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+# Measured: a network of nnU-Net's and one of the baselines (a few seconds each).
+MEASURED = (XTINYUNET, "UNeXt")
+
+
 @pytest.fixture(scope="module")
 def measured(small_run):
-    """Every model measured with a few repeats: {name: measurements}."""
+    """MEASURED measured with a few repeats: {name: measurements}."""
     results, dataset, models = small_run
     found = {}
-    for kind, (configuration, trainer) in models.items():
+    for kind in MEASURED:
+        configuration, trainer = models[kind]
         folder = exported_folder(results, dataset, configuration, trainer)
         found[kind] = measure_model(
             folder / "export.json", folder / "model.onnx", folder / "reference.npz",
@@ -165,7 +173,7 @@ def measured(small_run):
     return found
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", MEASURED)
 def test_measurements_of_each_runtime(small_run, measured, kind):
     results, dataset, models = small_run
     measurements = measured[kind]
@@ -196,12 +204,12 @@ def test_deployment_table_of_a_small_run(small_run, measured, tmp_path):
     results, dataset, models = small_run
     dataset_dir = results / dataset
     # Dice and size as results.csv gives them; the selected width is also in the sweep.
-    dice = {kind: 50.0 + i for i, kind in enumerate(models)}
-    listed = {**models, "sweep": models["XTinyU-Net"]}
+    dice = {kind: 50.0 + i for i, kind in enumerate(MEASURED)}
+    listed = {kind: models[kind] for kind in MEASURED} | {SWEEP: models[XTINYUNET]}
+    dice[SWEEP] = dice[XTINYUNET]
     rows = [{column: "" for column in RESULT_COLUMNS}
             | {"model": kind, "config": configuration, "trainer": trainer, "fold": 0,
-               "params": 1000 * (i + 1), "flops": 1e6, "dice_mean": dice.get(kind, dice["XTinyU-Net"]),
-               "dice_std": 1.0}
+               "params": 1000 * (i + 1), "flops": 1e6, "dice_mean": dice[kind], "dice_std": 1.0}
             for i, (kind, (configuration, trainer)) in enumerate(listed.items())]
     write_csv(dataset_dir / "results.csv", rows, RESULT_COLUMNS)
     model_list = [{"model": kind, "configuration": c, "trainer": t}
@@ -212,9 +220,9 @@ def test_deployment_table_of_a_small_run(small_run, measured, tmp_path):
                       dataset_dir / "deployment.csv", manifest="manifest.json")
 
     gathered = read_deployment(dataset_dir / "deployment.csv")
-    assert [row["model"] for row in gathered] == list(listed)
+    assert sorted(row["model"] for row in gathered) == sorted(listed)
     for row in gathered:
-        kind = row["model"] if row["model"] != "sweep" else "XTinyU-Net"
+        kind = row["model"] if row["model"] != SWEEP else XTINYUNET
         measurements = measured[kind]
         assert row["dice_mean"] == dice[kind]
         assert row["onnxruntime_latency_ms_median"] == pytest.approx(
@@ -230,7 +238,7 @@ def test_deployment_table_of_a_small_run(small_run, measured, tmp_path):
     with open(tables / "deployment.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     # One row per model; the sweep is not one of the models a user chooses between.
-    assert [row["Model"] for row in table] == list(models)
+    assert [row["Model"] for row in table] == list(MEASURED)
     for row in table:
         configuration, trainer = models[row["Model"]]
         onnx_file = exported_folder(results, dataset, configuration, trainer) / "model.onnx"
@@ -240,11 +248,11 @@ def test_deployment_table_of_a_small_run(small_run, measured, tmp_path):
         median, p95 = map(float, row["ORT latency (ms)"].split(" / "))
         assert median <= p95
     markdown = (tables / "deployment.md").read_text()
-    assert markdown.count("\n| TinyUS |") == len(models)
+    assert markdown.count("\n| TinyUS |") == len(MEASURED)
     assert "1 thread(s)" in markdown and "batch 2" in markdown
     assert "TinyUS: provenance in manifest.json" in markdown
     latex = (tables / "deployment.tex").read_text()
-    assert r"\label{tab:deployment}" in latex and latex.count(r"\\") == len(models) + 1
+    assert r"\label{tab:deployment}" in latex and latex.count(r"\\") == len(MEASURED) + 1
 
     paths = [tmp_path / "dice_vs_latency.png", tmp_path / "dice_vs_latency.pdf"]
     plot_dice_vs_latency(gathered, "TinyUS", paths)
@@ -274,10 +282,12 @@ def test_audit_passes_untouched_exports(audited):
 
 
 def tamper(onnx_file):
-    """Change one weight of the model a little, keeping the file valid ONNX."""
+    """Reorder the values of the largest weight tensor, keeping the file valid ONNX. (Scaling
+    it would not do: a convolution followed by instance normalization ignores its scale.)"""
     model = onnx.load(str(onnx_file))
     weights = max(model.graph.initializer, key=lambda t: onnx.numpy_helper.to_array(t).size)
-    changed = onnx.numpy_helper.to_array(weights) * 1.5
+    original = onnx.numpy_helper.to_array(weights)
+    changed = original.reshape(-1)[::-1].reshape(original.shape)
     weights.CopyFrom(onnx.numpy_helper.from_array(changed, weights.name))
     onnx.save(model, str(onnx_file))
 
@@ -323,3 +333,28 @@ def test_outputs_of_the_wrong_shape_never_agree():
     assert math.isinf(deployment.compare_outputs(expected, expected[:1])["max_abs_difference"])
     close = expected + TOLERANCE["atol"] / 2
     assert deployment.compare_outputs(expected, close)["agree"]
+
+
+def test_deployment_is_off_by_default_and_its_table_name_is_reserved(tmp_path):
+    from test_workflow import GRAY, said, snakemake, write_config
+
+    base = {"results_dir": str(tmp_path / "results"),
+            "datasets": [{"id": 1, "name": "A", "source": GRAY}],
+            "report": {"tables": [{"name": "deployment", "datasets": ["A"]}]}}
+    write_config(tmp_path, base)
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode != 0
+    assert "report.tables: the name `deployment` is reserved for the deployment table" in said(run)
+    assert not (tmp_path / "results").exists()
+
+    base["report"]["tables"][0]["name"] = "main"
+    write_config(tmp_path, base)
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode == 0, said(run)[-3000:]
+    assert "make_table" in said(run)
+    assert not any(rule in said(run) for rule in ("gather_deployment", "make_deployment_table"))
+    write_config(tmp_path, {**base, "deployment": {"enabled": True}})
+    run = snakemake(tmp_path, "-n")
+    assert run.returncode == 0, said(run)[-3000:]
+    # Its jobs come after the selection's checkpoint; the table that gathers them is planned.
+    assert "make_deployment_table" in said(run)

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from xtinyunet.io import atomic_path, atomic_write_json, read_csv, read_json, write_csv
+from xtinyunet.names import SWEEP
 
 log = logging.getLogger(__name__)
 
@@ -580,7 +581,7 @@ def build_deployment_table(rows_by_dataset: dict[str, list[dict]], fold: int) ->
     table = []
     for dataset, rows in rows_by_dataset.items():
         for row in rows:
-            if row["model"] == "sweep" or row["fold"] != fold:
+            if row["model"] == SWEEP or row["fold"] != fold:
                 continue
             table.append({
                 "Dataset": dataset,

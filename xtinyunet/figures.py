@@ -162,15 +162,15 @@ def plot_dice_vs_latency(rows: list[dict], title: str, paths) -> None:
     width sweep, when measured, as a line at its ONNX Runtime latencies."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    sweep = sorted((r for r in rows if r["model"] == "sweep"),
+    sweep = sorted((r for r in rows if r["model"] == SWEEP),
                    key=lambda r: r["onnxruntime_latency_ms_median"])
     if sweep:
         ax.plot([r["onnxruntime_latency_ms_median"] for r in sweep],
                 [r["dice_mean"] for r in sweep], ".-", color="tab:blue", alpha=0.6,
                 label="width sweep (ORT)")
-    named = [r for r in rows if r["model"] != "sweep"]
+    named = [r for r in rows if r["model"] != SWEEP]
     for row, marker in zip(named, "*sDPv^<>o"):
-        color = "tab:red" if row["model"] == "XTinyU-Net" else None
+        color = "tab:red" if row["model"] == XTINYUNET else None
         ort, eager = row["onnxruntime_latency_ms_median"], row["torch_latency_ms_median"]
         (point,) = ax.plot(ort, row["dice_mean"], marker, color=color,
                            markersize=14 if marker == "*" else 9, label=row["model"])
