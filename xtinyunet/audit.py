@@ -22,6 +22,7 @@ that check, named; the audit goes on with the others. Checks, per dataset folder
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import pickle
@@ -275,8 +276,10 @@ def audit_deployment(dataset_dir: Path, results_dir: Path):
             for file in (onnx_file, reference_file):
                 if not file.is_file():
                     raise Unreadable(f"{file}: missing")
-            comparison = reproduce_outputs(onnx_file, reference_file, model_folder,
-                                           int(record["fold"]))
+            # nnU-Net reports how it found the trainer on stdout, where the checks go.
+            with contextlib.redirect_stdout(sys.stderr):
+                comparison = reproduce_outputs(onnx_file, reference_file, model_folder,
+                                               int(record["fold"]))
         # ValueError: a file ONNX Runtime or numpy cannot read; RuntimeError, EOFError and
         # UnpicklingError: a damaged checkpoint; KeyError: a reference without inputs.
         except (Unreadable, OSError, ValueError, RuntimeError, EOFError, KeyError,
