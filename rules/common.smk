@@ -105,8 +105,7 @@ TABLES = [
 TABLES = [table for table in TABLES if table["datasets"]]
 
 DEPLOYMENT = config["deployment"]
-# Beside the paper's tables, under a name none of them may take (enabled or not: the rule that
-# writes it takes precedence over make_table).
+# Beside the paper's tables, under a name none of them may take.
 DEPLOYMENT_TABLE = "deployment"
 if any(table["name"] == DEPLOYMENT_TABLE for table in config["report"]["tables"]):
     raise ValueError(
@@ -122,6 +121,8 @@ wildcard_constraints:
     configuration=configuration_pattern(),
     trainer=r"\w+",
     fold=r"\d",
+    # The configured tables only: tables/deployment.* is make_deployment_table's.
+    table="|".join(table["name"] for table in TABLES),
 
 
 # Every nnU-Net call gets its folders from the results directory, never from the user's shell.

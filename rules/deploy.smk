@@ -2,10 +2,6 @@
 # against PyTorch, then measured under PyTorch eager and ONNX Runtime.
 
 
-# tables/deployment.* would also match make_table's tables/{table}.*.
-ruleorder: make_deployment_table > make_table
-
-
 rule export_onnx:
     """The fold's final checkpoint as ONNX (batch axis dynamic), checked against PyTorch."""
     input:
