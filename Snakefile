@@ -18,6 +18,7 @@ include: "rules/proxies.smk"
 include: "rules/train.smk"
 include: "rules/report.smk"
 include: "rules/provenance.smk"
+include: "rules/deploy.smk"
 
 
 rule all:
@@ -26,6 +27,7 @@ rule all:
         selection_targets(),
         results_targets(),
         proxy_targets(),
+        deployment_targets(),
 
 
 rule selection:

@@ -115,6 +115,15 @@ TABLES = [
 ]
 TABLES = [table for table in TABLES if table["datasets"]]
 
+DEPLOYMENT = config["deployment"]
+# Beside the paper's tables, under a name none of them may take.
+DEPLOYMENT_TABLE = "deployment"
+if any(table["name"] == DEPLOYMENT_TABLE for table in config["report"]["tables"]):
+    raise ValueError(
+        f"config.yaml: report.tables: the name `{DEPLOYMENT_TABLE}` is reserved for the "
+        "deployment table"
+    )
+
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
@@ -124,6 +133,8 @@ wildcard_constraints:
     metric="|".join(name for name in KNOWN_METRICS if name != PRIMARY_METRIC),
     trainer=r"\w+",
     fold=r"\d",
+    # The configured tables only: tables/deployment.* is make_deployment_table's.
+    table="|".join(table["name"] for table in TABLES),
 
 
 # Every nnU-Net call gets its folders from the results directory, never from the user's shell.
@@ -272,6 +283,22 @@ def paper_table(table, extension):
     return RESULTS / "tables" / f"{table}.{extension}"
 
 
+def deployed_file(dataset, trainer, configuration, fold, name):
+    """model.onnx, export.json, reference.npz or measurements.json of one trained model."""
+    return (
+        RESULTS
+        / dataset
+        / "deployment"
+        / model_run(trainer, configuration)
+        / f"fold_{fold}"
+        / name
+    )
+
+
+def deployment_csv(dataset):
+    return RESULTS / dataset / "deployment.csv"
+
+
 # Input functions and parameters.
 
 
@@ -405,6 +432,36 @@ def trained_model_folder(wildcards):
     return model_folder(wildcards.dataset, wildcards.trainer, wildcards.configuration)
 
 
+def deployed_models(dataset):
+    """(model, configuration, trainer) of the models measured for deployment: the paper's
+    (XTinyU-Net, nnU-Net, the baselines), and the width sweep if `deployment.sweep`."""
+    return [
+        model
+        for model in trained_models(dataset)
+        if model[0] != SWEEP or DEPLOYMENT["sweep"]
+    ]
+
+
+def deployment_measurements(wildcards):
+    # The selected width is also a sweep member: measured once.
+    return list(
+        dict.fromkeys(
+            deployed_file(
+                wildcards.dataset, trainer, configuration, fold, "measurements.json"
+            )
+            for _, configuration, trainer in deployed_models(wildcards.dataset)
+            for fold in TRAINING["folds"]
+        )
+    )
+
+
+def deployment_model_list(wildcards):
+    return [
+        {"model": model, "configuration": configuration, "trainer": trainer}
+        for model, configuration, trainer in deployed_models(wildcards.dataset)
+    ]
+
+
 def every_selection(wildcards):
     return [
         selection_file(wildcards.dataset, seed, k) for seed in SEEDS for k in NUM_IMAGES
@@ -457,6 +514,22 @@ def results_targets():
         for extension in ("md", "csv", "tex")
     ]
     return per_dataset + tables
+
+
+def deployment_targets():
+    if not DEPLOYMENT["enabled"]:
+        return []
+    per_dataset = [
+        path
+        for dataset in DATASETS
+        for path in (
+            deployment_csv(dataset),
+            dataset_figure(dataset, "dice_vs_latency"),
+        )
+    ]
+    return per_dataset + [
+        paper_table(DEPLOYMENT_TABLE, extension) for extension in ("md", "csv", "tex")
+    ]
 
 
 def selection_targets():

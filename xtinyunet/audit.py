@@ -12,13 +12,20 @@ that check, named; the audit goes on with the others. Checks, per dataset folder
 - the raw dataset's and the plans' hashes equal those in the manifest;
 - every score record in a scores table, and every model in results.csv (its training
   fingerprint, prediction folder and evaluation summary), was made by the code version the
-  manifest's `git` block states.
+  manifest's `git` block states;
+- every exported ONNX model (deployment/<trainer>__<config>/fold_<f>/): the ONNX file and the
+  checkpoint hash as its export.json records, and ONNX Runtime on the recorded test inputs
+  reproduces PyTorch's outputs of the checkpoint, recomputed now. The hash tells whether the
+  file is the one the export job checked; the recomputation, whether it still computes what the
+  trained network computes, which no record can vouch for by itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
+import pickle
 import sys
 from pathlib import Path
 
@@ -237,6 +244,52 @@ def audit_code_versions(dataset_dir: Path, results_dir: Path):
         yield _made_by(dataset_dir / "evaluation" / name / f"fold_{fold}.json", stated, results_dir)
 
 
+EXPORT_KEYS = ("config", "trainer", "fold", "onnx_sha256", "checkpoint_sha256")
+
+
+def audit_deployment(dataset_dir: Path, results_dir: Path):
+    """Every exported ONNX model is the file its export checked and still computes the
+    checkpoint's outputs."""
+    from xtinyunet.deployment import CHECKPOINT, reproduce_outputs
+
+    for record_file in sorted(dataset_dir.glob("deployment/*/fold_*/export.json")):
+        folder = record_file.parent
+        onnx_file, reference_file = folder / "model.onnx", folder / "reference.npz"
+        name = folder.relative_to(dataset_dir)
+        try:
+            record = _read_object(record_file, EXPORT_KEYS)
+        except Unreadable as error:
+            yield False, f"{name}: the export cannot be checked: {error}"
+            continue
+        model_folder = (results_dir / "nnUNet_results" / dataset_dir.name
+                        / model_folder_name(record["trainer"], record["config"]))
+        checkpoint = model_folder / f"fold_{record['fold']}" / CHECKPOINT
+        for file, key in ((onnx_file, "onnx_sha256"), (checkpoint, "checkpoint_sha256")):
+            what = f"{file.relative_to(results_dir)} hashes as {record_file.name} records"
+            try:
+                yield _read(file, file_sha256) == record[key], what
+            except Unreadable as error:
+                yield False, f"{what}: {error}"
+        what = (f"{name / onnx_file.name} reproduces PyTorch's outputs of "
+                f"{checkpoint.relative_to(results_dir)} on {reference_file.name}")
+        try:
+            for file in (onnx_file, reference_file):
+                if not file.is_file():
+                    raise Unreadable(f"{file}: missing")
+            # nnU-Net reports how it found the trainer on stdout, where the checks go.
+            with contextlib.redirect_stdout(sys.stderr):
+                comparison = reproduce_outputs(onnx_file, reference_file, model_folder,
+                                               int(record["fold"]))
+        # ValueError: a file ONNX Runtime or numpy cannot read; RuntimeError, EOFError and
+        # UnpicklingError: a damaged checkpoint; KeyError: a reference without inputs.
+        except (Unreadable, OSError, ValueError, RuntimeError, EOFError, KeyError,
+                pickle.UnpicklingError) as error:
+            yield False, f"{what}: {error}"
+            continue
+        yield comparison["agree"], (
+            f"{what} (largest difference {comparison['max_abs_difference']:.3g})")
+
+
 def audit(results_dir) -> bool:
     results_dir = Path(results_dir)
     passed = True
@@ -249,7 +302,8 @@ def audit(results_dir) -> bool:
         plans_file = results_dir / "nnUNet_preprocessed" / dataset_dir.name / "nnUNetPlans.json"
         checks = (audit_scores(dataset_dir), audit_metrics(dataset_dir, raw_dir),
                   audit_manifest(dataset_dir, raw_dir, plans_file),
-                  audit_code_versions(dataset_dir, results_dir))
+                  audit_code_versions(dataset_dir, results_dir),
+                  audit_deployment(dataset_dir, results_dir))
         for group in checks:
             for ok, what in group:
                 print(f"{'PASS' if ok else 'FAIL'} {dataset_dir.name}: {what}")

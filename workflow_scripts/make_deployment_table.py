@@ -1,0 +1,13 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from xtinyunet.deployment import write_deployment_table
+
+write_deployment_table(
+    dict(zip(snakemake.params.datasets, snakemake.input)),
+    snakemake.params.fold,
+    markdown=snakemake.output.markdown,
+    csv=snakemake.output.csv,
+    latex=snakemake.output.latex,
+)

@@ -1,0 +1,12 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from xtinyunet.deployment import read_deployment
+from xtinyunet.figures import plot_dice_vs_latency
+
+plot_dice_vs_latency(
+    read_deployment(snakemake.input[0]),
+    title=snakemake.wildcards.dataset,
+    paths=[snakemake.output.png, snakemake.output.pdf],
+)
