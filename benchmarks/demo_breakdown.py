@@ -48,8 +48,10 @@ def main(argv: list[str]) -> int:
     print("| stage (rule) | jobs | wall s (sum) | CPU s (sum) | longest job s |")
     print("|---|---|---|---|---|")
     for rule, measured in sorted(stages.items(), key=lambda item: -sum(m["wall"] for m in item[1])):
-        print(f"| {rule} | {len(measured)} | {sum(m['wall'] for m in measured):.1f} | "
-              f"{sum(m['cpu'] for m in measured):.1f} | {max(m['wall'] for m in measured):.1f} |")
+        print(
+            f"| {rule} | {len(measured)} | {sum(m['wall'] for m in measured):.1f} | "
+            f"{sum(m['cpu'] for m in measured):.1f} | {max(m['wall'] for m in measured):.1f} |"
+        )
     print("\n| rule | job | wall s | CPU s |")
     print("|---|---|---|---|")
     for (rule, job), measured in jobs.items():

@@ -39,9 +39,19 @@ NUM_IMAGES = ["all", 4, 8]
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [SNAKEMAKE, "--snakefile", REPO / "Snakefile", "--directory", workdir,
-         "--cores", "2", *args],
-        capture_output=True, text=True, check=True,
+        [
+            SNAKEMAKE,
+            "--snakefile",
+            REPO / "Snakefile",
+            "--directory",
+            workdir,
+            "--cores",
+            "2",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
 
@@ -88,8 +98,10 @@ def medians(workdir: Path, runs: int, *args: str) -> tuple[str, str]:
         wall, cpu, said = timed(workdir, *args)
         walls.append(wall)
         cpus.append(cpu)
-    line = (f"wall {', '.join(f'{t:.2f}' for t in walls)} s, median "
-            f"{statistics.median(walls):.2f} s; CPU median {statistics.median(cpus):.2f} s")
+    line = (
+        f"wall {', '.join(f'{t:.2f}' for t in walls)} s, median "
+        f"{statistics.median(walls):.2f} s; CPU median {statistics.median(cpus):.2f} s"
+    )
     return line, said
 
 
@@ -107,10 +119,14 @@ def main() -> None:
     dry_run, said = medians(workdir, args.runs, "-n")
     parse, _ = medians(workdir, args.runs, "--list-rules")
     print(said[said.index("Job stats:") :].strip())
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, load average "
-          f"{load:.1f} before and {os.getloadavg()[0]:.1f} after the runs")
-    print(f"config: {len(DATASETS)} datasets, {len(SEEDS)} seeds, {len(NUM_IMAGES)} K values, "
-          f"planned ({workdir})")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{load:.1f} before and {os.getloadavg()[0]:.1f} after the runs"
+    )
+    print(
+        f"config: {len(DATASETS)} datasets, {len(SEEDS)} seeds, {len(NUM_IMAGES)} K values, "
+        f"planned ({workdir})"
+    )
     print(f"snakemake -n ({args.runs} runs): {dry_run}")
     print(f"snakemake --list-rules ({args.runs} runs): {parse}")
 

@@ -51,7 +51,9 @@ def candidate_rows(preprocessed: Path, batch_size: int, repeats: int, seed: int)
         name = candidate.configuration
         job = best_of(
             repeats,
-            lambda: score_candidate(preprocessed, plans, dataset_json, name, seed, None, batch_size),
+            lambda: score_candidate(
+                preprocessed, plans, dataset_json, name, seed, None, batch_size
+            ),
         )
         sample = load_sample_images(preprocessed, plans, name, None, seed)
         images = torch.from_numpy(sample.images)
@@ -63,20 +65,42 @@ def candidate_rows(preprocessed: Path, batch_size: int, repeats: int, seed: int)
 def planned_synthetic_dataset(size: int, count: int) -> Path:
     """A synthetic dataset of `count` images size x size, planned by nnU-Net, with candidates."""
     root = REPO / "results" / "benchmark_data"
-    dataset = {"id": 980 + size % 19, "name": f"Bench{size}",
-               "source": {"type": "synthetic", "num_train": count, "num_test": 0,
-                          "image_size": size, "seed": size}}
+    dataset = {
+        "id": 980 + size % 19,
+        "name": f"Bench{size}",
+        "source": {
+            "type": "synthetic",
+            "num_train": count,
+            "num_test": 0,
+            "image_size": size,
+            "seed": size,
+        },
+    }
     name = dataset_folder_name(dataset)
     preprocessed = root / "nnUNet_preprocessed" / name
     if not (preprocessed / "nnUNetPlans.json").is_file():
         convert(dataset, root / "nnUNet_raw" / name)
-        env = dict(os.environ, nnUNet_raw=str(root / "nnUNet_raw"),
-                   nnUNet_preprocessed=str(root / "nnUNet_preprocessed"),
-                   nnUNet_results=str(root / "nnUNet_results"))
+        env = dict(
+            os.environ,
+            nnUNet_raw=str(root / "nnUNet_raw"),
+            nnUNet_preprocessed=str(root / "nnUNet_preprocessed"),
+            nnUNet_results=str(root / "nnUNet_results"),
+        )
         subprocess.run(
-            [Path(sys.executable).parent / "nnUNetv2_plan_and_preprocess", "-d",
-             str(dataset["id"]), "-c", "2d", "-np", "2", "-npfp", "2"],
-            env=env, check=True, capture_output=True,
+            [
+                Path(sys.executable).parent / "nnUNetv2_plan_and_preprocess",
+                "-d",
+                str(dataset["id"]),
+                "-c",
+                "2d",
+                "-np",
+                "2",
+                "-npfp",
+                "2",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
         )
     write_candidates(preprocessed / "nnUNetPlans.json")
     return preprocessed
@@ -85,9 +109,19 @@ def planned_synthetic_dataset(size: int, count: int) -> Path:
 def scoring_stage_seconds() -> float:
     started = time.perf_counter()
     subprocess.run(
-        [Path(sys.executable).parent / "snakemake", "--cores", str(os.cpu_count()),
-         "--forcerun", "score_candidate", "--until", "gather_scores", "--quiet", "all"],
-        cwd=REPO, check=True,
+        [
+            Path(sys.executable).parent / "snakemake",
+            "--cores",
+            str(os.cpu_count()),
+            "--forcerun",
+            "score_candidate",
+            "--until",
+            "gather_scores",
+            "--quiet",
+            "all",
+        ],
+        cwd=REPO,
+        check=True,
     )
     return time.perf_counter() - started
 
@@ -100,8 +134,11 @@ def main() -> None:
         default=REPO / "results" / "nnUNet_preprocessed" / "Dataset990_SynthUS",
         help="an nnU-Net preprocessed dataset folder with the candidates in its plans",
     )
-    parser.add_argument("--synthetic-size", type=int, help="plan and use a synthetic dataset "
-                        "of images this size instead of --preprocessed")
+    parser.add_argument(
+        "--synthetic-size",
+        type=int,
+        help="plan and use a synthetic dataset of images this size instead of --preprocessed",
+    )
     parser.add_argument("--synthetic-count", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
@@ -115,8 +152,10 @@ def main() -> None:
         sys.exit(f"{args.preprocessed}: no nnUNetPlans.json; run `make demo` first")
     torch.set_num_threads(args.threads)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch_size}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch_size}"
+    )
     print(f"dataset: {args.preprocessed.name}\n")
     print("| candidate | images | scoring job (s) | bare fwd+bwd (s) | ratio |")
     print("|---|---|---|---|---|")
@@ -129,8 +168,10 @@ def main() -> None:
     ):
         print(f"| {name} | {count} | {job:.3f} | {bare:.3f} | {job / bare:.2f}x |")
     if args.stage:
-        print(f"\nwhole scoring stage of the demo (Snakemake, all datasets): "
-              f"{scoring_stage_seconds():.1f} s")
+        print(
+            f"\nwhole scoring stage of the demo (Snakemake, all datasets): "
+            f"{scoring_stage_seconds():.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -49,9 +49,21 @@ def planned_dataset(tmp_path_factory) -> Path:
     name = dataset_folder_name(TINY_DATASET)
     convert(TINY_DATASET, root / "nnUNet_raw" / name)
     subprocess.run(
-        [BIN / "nnUNetv2_plan_and_preprocess", "-d", str(TINY_DATASET["id"]), "-c", "2d",
-         "-np", "1", "-npfp", "1", "--verify_dataset_integrity"],
-        env=nnunet_env(root), check=True, capture_output=True,
+        [
+            BIN / "nnUNetv2_plan_and_preprocess",
+            "-d",
+            str(TINY_DATASET["id"]),
+            "-c",
+            "2d",
+            "-np",
+            "1",
+            "-npfp",
+            "1",
+            "--verify_dataset_integrity",
+        ],
+        env=nnunet_env(root),
+        check=True,
+        capture_output=True,
     )
     preprocessed = root / "nnUNet_preprocessed" / name
     write_candidates(preprocessed / "nnUNetPlans.json")

@@ -53,21 +53,39 @@ def build_results(results, planned_dataset, with_test_labels=True):
     record_files = []
     for rank, candidate in enumerate(candidates):
         record = dataset_dir / "scores" / RUN / f"{candidate.configuration}.json"
-        score = Score(candidate.configuration, 1.0 / (rank + 1) ** 2, [0.5], 1000 // (rank + 1),
-                      12, 12, ["case"], "cpu", 0.0, 0.0, 0.0)
+        score = Score(
+            candidate.configuration,
+            1.0 / (rank + 1) ** 2,
+            [0.5],
+            1000 // (rank + 1),
+            12,
+            12,
+            ["case"],
+            "cpu",
+            0.0,
+            0.0,
+            0.0,
+        )
         write_score_record(record, score, seed=1, settings={"device": "cpu"})
         record_files.append(record)
     rows = write_scores_table(record_files, dataset_dir / f"scores_{RUN}.csv")
     selection = select(rows)
     atomic_write_json(dataset_dir / f"selection_{RUN}.json", selection)
 
-    models = [{"model": "nnU-Net", "configuration": "2d", "trainer": TRAINER},
-              {"model": "XTinyU-Net", "configuration": selection["config"], "trainer": TRAINER}]
+    models = [
+        {"model": "nnU-Net", "configuration": "2d", "trainer": TRAINER},
+        {"model": "XTinyU-Net", "configuration": selection["config"], "trainer": TRAINER},
+    ]
     summaries, per_case = [], []
     for model in models:
         folder = f"{TRAINER}__{model['configuration']}"
-        trained = (results / "nnUNet_results" / name
-                   / model_folder_name(TRAINER, model["configuration"]) / "fold_0")
+        trained = (
+            results
+            / "nnUNet_results"
+            / name
+            / model_folder_name(TRAINER, model["configuration"])
+            / "fold_0"
+        )
         # What the training job writes beside the checkpoints.
         trained.mkdir(parents=True)
         atomic_write_json(trained / TRAINING_FINGERPRINT_FILE, {"code_version": code_version()})
@@ -78,17 +96,35 @@ def build_results(results, planned_dataset, with_test_labels=True):
         spoil(next(predictions.glob("*.png"), None))
         write_code_version(predictions)
         evaluation = dataset_dir / "evaluation" / folder
-        evaluate_model(predictions, raw, plans_file, model["configuration"],
-                       evaluation / "fold_0.csv", evaluation / "fold_0.json",
-                       evaluation / "fold_0_nnunet_summary.json",
-                       {"config": model["configuration"], "trainer": TRAINER, "fold": 0})
+        evaluate_model(
+            predictions,
+            raw,
+            plans_file,
+            model["configuration"],
+            evaluation / "fold_0.csv",
+            evaluation / "fold_0.json",
+            evaluation / "fold_0_nnunet_summary.json",
+            {"config": model["configuration"], "trainer": TRAINER, "fold": 0},
+        )
         summaries.append(evaluation / "fold_0.json")
         per_case.append(evaluation / "fold_0.csv")
     manifest = dataset_dir / "manifest.json"
-    write_manifest(manifest, config={"scoring": {"seeds": [1]}}, dataset=name,
-                   raw_digest=folder_digest(raw), plans_file=plans_file, device="cpu")
-    gather_results(models, summaries, per_case, dataset_dir / "results.csv",
-                   dataset_dir / "results_per_case.csv", manifest)
+    write_manifest(
+        manifest,
+        config={"scoring": {"seeds": [1]}},
+        dataset=name,
+        raw_digest=folder_digest(raw),
+        plans_file=plans_file,
+        device="cpu",
+    )
+    gather_results(
+        models,
+        summaries,
+        per_case,
+        dataset_dir / "results.csv",
+        dataset_dir / "results_per_case.csv",
+        manifest,
+    )
     return dataset_dir
 
 
@@ -144,8 +180,10 @@ def test_the_results_as_written_pass_every_check(results, dataset, capsys):
         assert f"{record.relative_to(results)} was made by the code manifest.json states" in passed
     assert f"selection_{RUN}.json equals the knee re-derived from scores_{RUN}.csv" in passed
     for model, config in (("nnU-Net", "2d"), ("XTinyU-Net", xtiny)):
-        assert (f"results.csv {model} ({TRAINER}__{config}) metrics equal a recomputation from "
-                f"predictions/{TRAINER}__{config}/fold_0") in passed
+        assert (
+            f"results.csv {model} ({TRAINER}__{config}) metrics equal a recomputation from "
+            f"predictions/{TRAINER}__{config}/fold_0"
+        ) in passed
         for made in (
             f"nnUNet_results/{dataset.name}/{TRAINER}__nnUNetPlans__{config}/fold_0/"
             f"{TRAINING_FINGERPRINT_FILE}",
@@ -169,8 +207,10 @@ def test_a_missing_selection_file_is_a_fail_line_naming_it(results, dataset, cap
     selection.unlink()
     status, _, failed = audit(results, capsys)
     assert status == 1
-    assert failed == [f"selection_{RUN}.json equals the knee re-derived from scores_{RUN}.csv: "
-                      f"{selection}: missing"]
+    assert failed == [
+        f"selection_{RUN}.json equals the knee re-derived from scores_{RUN}.csv: "
+        f"{selection}: missing"
+    ]
 
 
 def test_a_selection_without_its_scores_table_fails(results, dataset, capsys):
@@ -178,8 +218,9 @@ def test_a_selection_without_its_scores_table_fails(results, dataset, capsys):
     table.unlink()
     status, _, failed = audit(results, capsys)
     assert status == 1
-    assert failed == [f"scores_{RUN}.csv and selection_{RUN}.json cannot be checked: "
-                      f"{table}: missing"]
+    assert failed == [
+        f"scores_{RUN}.csv and selection_{RUN}.json cannot be checked: {table}: missing"
+    ]
 
 
 def test_a_missing_predictions_folder_is_a_fail_line_naming_it(results, dataset, capsys):
@@ -211,8 +252,9 @@ def test_a_run_without_test_labels_passes_with_no_metrics(planned_dataset, tmp_p
     status, passed, failed = audit(results, capsys)
     assert (status, failed) == (0, [])
     labels = results / "nnUNet_raw" / dataset.name / "labelsTs"
-    assert (f"results.csv nnU-Net ({TRAINER}__2d): no test labels in {labels}, "
-            "and no metrics reported") in passed
+    assert (
+        f"results.csv nnU-Net ({TRAINER}__2d): no test labels in {labels}, and no metrics reported"
+    ) in passed
 
 
 def test_emptied_test_labels_fail_the_metrics_each_model_reports(results, dataset, capsys):
@@ -242,24 +284,40 @@ def test_a_tampered_score_and_prediction_fail_their_own_lines(results, dataset, 
     assert failed[0] == f"scores_{RUN}.csv row {fields[0]} agrees with {fields[0]}.json"
     # The knee may or may not move with one sensitivity 1% off; nothing else may fail.
     assert failed[1:] in (
-        [f"results.csv nnU-Net ({TRAINER}__2d) metrics equal a recomputation from "
-         f"predictions/{TRAINER}__2d/fold_0"],
-        [f"selection_{RUN}.json equals the knee re-derived from scores_{RUN}.csv",
-         f"results.csv nnU-Net ({TRAINER}__2d) metrics equal a recomputation from "
-         f"predictions/{TRAINER}__2d/fold_0"],
+        [
+            f"results.csv nnU-Net ({TRAINER}__2d) metrics equal a recomputation from "
+            f"predictions/{TRAINER}__2d/fold_0"
+        ],
+        [
+            f"selection_{RUN}.json equals the knee re-derived from scores_{RUN}.csv",
+            f"results.csv nnU-Net ({TRAINER}__2d) metrics equal a recomputation from "
+            f"predictions/{TRAINER}__2d/fold_0",
+        ],
     )
 
 
 # file (in the dataset folder), its new content, why it is unreadable, the checks that need it
 UNREADABLE = {
     "score record, not JSON": ("scores/{run}/{xtiny}.json", '{"cap": 8,', "not valid JSON", 2),
-    "scores table, wrong columns": ("scores_{run}.csv", "config,cap\n2d,32\n",
-                                    "missing columns params, sensitivity, seed, n_images", 1),
-    "results table, wrong columns": ("results.csv", "model,config\nnnU-Net,2d\n",
-                                     "missing columns trainer, fold", 1),
+    "scores table, wrong columns": (
+        "scores_{run}.csv",
+        "config,cap\n2d,32\n",
+        "missing columns params, sensitivity, seed, n_images",
+        1,
+    ),
+    "results table, wrong columns": (
+        "results.csv",
+        "model,config\nnnU-Net,2d\n",
+        "missing columns trainer, fold",
+        1,
+    ),
     "results table, a short row": ("results.csv", None, "float() argument", 1),
-    "evaluation summary, a list": ("evaluation/" + TRAINER + "__2d/fold_0.json", "[1, 2]",
-                                   "not a JSON object", 1),
+    "evaluation summary, a list": (
+        "evaluation/" + TRAINER + "__2d/fold_0.json",
+        "[1, 2]",
+        "not a JSON object",
+        1,
+    ),
     "manifest, not JSON": ("manifest.json", "garbage", "not valid JSON", 2),
 }
 
@@ -280,26 +338,34 @@ def test_an_unreadable_file_is_a_fail_line_naming_it(results, dataset, capsys, c
 def test_a_score_record_from_other_code_fails_naming_it_and_both_commits(results, dataset, capsys):
     stated = read_json(dataset / "manifest.json")["git"]
     record = dataset / "scores" / RUN / f"{xtiny_config(dataset)}.json"
-    atomic_write_json(record, {**read_json(record),
-                               "code_version": {"commit": OTHER_COMMIT, "dirty": False}})
+    atomic_write_json(
+        record, {**read_json(record), "code_version": {"commit": OTHER_COMMIT, "dirty": False}}
+    )
     status, _, failed = audit(results, capsys)
     assert status == 1
-    assert failed == [f"{record.relative_to(results)} was made by commit {OTHER_COMMIT}, but "
-                      f"manifest.json states {describe_code_version(stated)}"]
+    assert failed == [
+        f"{record.relative_to(results)} was made by commit {OTHER_COMMIT}, but "
+        f"manifest.json states {describe_code_version(stated)}"
+    ]
     assert OTHER_COMMIT in failed[0] and stated["commit"] in failed[0]
 
 
 @pytest.mark.parametrize("made_by", ["evaluation summary", "prediction folder", "trained model"])
 def test_a_model_result_from_other_code_fails_naming_it_and_both_commits(
-        results, dataset, capsys, made_by):
+    results, dataset, capsys, made_by
+):
     stated = read_json(dataset / "manifest.json")["git"]
     other = {**stated, "commit": OTHER_COMMIT}
     folder = f"{TRAINER}__2d"
     file = {
         "evaluation summary": dataset / "evaluation" / folder / "fold_0.json",
         "prediction folder": dataset / "predictions" / folder / "fold_0" / CODE_VERSION_FILE,
-        "trained model": results / "nnUNet_results" / dataset.name
-        / model_folder_name(TRAINER, "2d") / "fold_0" / TRAINING_FINGERPRINT_FILE,
+        "trained model": results
+        / "nnUNet_results"
+        / dataset.name
+        / model_folder_name(TRAINER, "2d")
+        / "fold_0"
+        / TRAINING_FINGERPRINT_FILE,
     }[made_by]
     if made_by == "prediction folder":
         atomic_write_json(file, other)
@@ -307,8 +373,10 @@ def test_a_model_result_from_other_code_fails_naming_it_and_both_commits(
         atomic_write_json(file, {**read_json(file), "code_version": other})
     status, _, failed = audit(results, capsys)
     assert status == 1
-    assert failed == [f"{file.relative_to(results)} was made by {describe_code_version(other)}, "
-                      f"but manifest.json states {describe_code_version(stated)}"]
+    assert failed == [
+        f"{file.relative_to(results)} was made by {describe_code_version(other)}, "
+        f"but manifest.json states {describe_code_version(stated)}"
+    ]
 
 
 def test_uncommitted_changes_are_another_code_version(results, dataset, capsys):
@@ -317,20 +385,29 @@ def test_uncommitted_changes_are_another_code_version(results, dataset, capsys):
     changed = {**stated, "dirty": not stated["dirty"]}
     atomic_write_json(summary, {**read_json(summary), "code_version": changed})
     _, _, failed = audit(results, capsys)
-    assert failed == [f"{summary.relative_to(results)} was made by "
-                      f"{describe_code_version(changed)}, but manifest.json states "
-                      f"{describe_code_version(stated)}"]
+    assert failed == [
+        f"{summary.relative_to(results)} was made by "
+        f"{describe_code_version(changed)}, but manifest.json states "
+        f"{describe_code_version(stated)}"
+    ]
     assert "with uncommitted changes" in failed[0]
 
 
 def test_a_trained_model_without_its_fingerprint_fails_naming_the_file(results, dataset, capsys):
-    fingerprint = (results / "nnUNet_results" / dataset.name / model_folder_name(TRAINER, "2d")
-                   / "fold_0" / TRAINING_FINGERPRINT_FILE)
+    fingerprint = (
+        results
+        / "nnUNet_results"
+        / dataset.name
+        / model_folder_name(TRAINER, "2d")
+        / "fold_0"
+        / TRAINING_FINGERPRINT_FILE
+    )
     fingerprint.unlink()
     status, _, failed = audit(results, capsys)
     assert status == 1
-    assert failed == [f"{fingerprint.relative_to(results)}: no code version: "
-                      f"{fingerprint}: missing"]
+    assert failed == [
+        f"{fingerprint.relative_to(results)}: no code version: {fingerprint}: missing"
+    ]
 
 
 def test_a_missing_manifest_fails_the_hashes_and_the_code_versions(results, dataset, capsys):

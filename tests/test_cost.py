@@ -18,8 +18,13 @@ def test_ledger_sums_each_side_and_compares_device_seconds(tmp_path):
     sweep = [benchmark(tmp_path / f"train{i}.tsv", 40.0, 75.0) for i in range(2)]
     rows = cost_ledger(selection, sweep, "cpu", "cpu")
     assert rows[0] == {
-        "stage": SELECTION, "jobs": 4, "wall_seconds": 12.0, "cpu_seconds": 10.0,
-        "device": "cpu", "device_seconds": 10.0, "device_seconds_vs_selection": 1.0,
+        "stage": SELECTION,
+        "jobs": 4,
+        "wall_seconds": 12.0,
+        "cpu_seconds": 10.0,
+        "device": "cpu",
+        "device_seconds": 10.0,
+        "device_seconds_vs_selection": 1.0,
     }
     assert rows[1]["stage"] == SWEEP and rows[1]["cpu_seconds"] == 150.0
     assert rows[1]["device_seconds_vs_selection"] == 15.0

@@ -81,18 +81,29 @@ def small_run(planned_dataset, tmp_path_factory):
     for configuration, trainer in models.values():
         folder = results / "nnUNet_results" / name / model_folder_name(trainer, configuration)
         arguments += [str(folder), configuration, trainer]
-    env = {**nnunet_env(results), "nnUNet_n_proc_DA": "0",
-           "nnUNet_extTrainer": str(TRAINERS_FOLDER)}
+    env = {
+        **nnunet_env(results),
+        "nnUNet_n_proc_DA": "0",
+        "nnUNet_extTrainer": str(TRAINERS_FOLDER),
+    }
     run = subprocess.run(
         [sys.executable, "-c", TRAIN, str(TINY_DATASET["id"]), str(results), *arguments],
-        env=env, capture_output=True, text=True, timeout=1200,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     for configuration, trainer in models.values():
         folder = exported_folder(results, name, configuration, trainer)
-        export_model(model_folder(results, name, configuration, trainer), 0,
-                     results / "nnUNet_raw" / name, folder / "model.onnx",
-                     folder / "export.json", folder / "reference.npz")
+        export_model(
+            model_folder(results, name, configuration, trainer),
+            0,
+            results / "nnUNet_raw" / name,
+            folder / "model.onnx",
+            folder / "export.json",
+            folder / "reference.npz",
+        )
     return results, name, models
 
 
@@ -114,8 +125,10 @@ def test_export_equals_the_checkpoints_network_at_any_batch_size(small_run, kind
     assert record["input"]["shape"][0] == BATCH_AXIS
     assert record["tolerance"] == TOLERANCE
     assert 0 <= record["max_abs_difference"] < TOLERANCE["atol"] * 10
-    test_cases = sorted(p.name.removesuffix("_0000.png")
-                        for p in (results / "nnUNet_raw" / dataset / "imagesTs").iterdir())
+    test_cases = sorted(
+        p.name.removesuffix("_0000.png")
+        for p in (results / "nnUNet_raw" / dataset / "imagesTs").iterdir()
+    )
     assert record["reference"] == {"source": "imagesTs", "cases": test_cases}
 
     # Independently of the export's own check: the checkpoint's weights in the network built
@@ -123,8 +136,10 @@ def test_export_equals_the_checkpoints_network_at_any_batch_size(small_run, kind
     plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
     dataset_json = read_json(results / "nnUNet_preprocessed" / dataset / "dataset.json")
     network = build_network(plans, configuration, dataset_json, seed=0).eval()
-    checkpoint = torch.load(model_folder(results, dataset, configuration, trainer)
-                            / "fold_0" / "checkpoint_final.pth", weights_only=False)
+    checkpoint = torch.load(
+        model_folder(results, dataset, configuration, trainer) / "fold_0" / "checkpoint_final.pth",
+        weights_only=False,
+    )
     network.load_state_dict(checkpoint["network_weights"])
     patch = PlansManager(plans).get_configuration(configuration).patch_size
     images = torch.randn(3, 1, *patch, generator=torch.Generator().manual_seed(0))
@@ -144,12 +159,17 @@ def test_a_disagreeing_export_fails_naming_the_model_and_leaves_nothing(
     results, dataset, models = small_run
     configuration, trainer = models["UNeXt"]
     real_run_onnx = deployment.run_onnx
-    monkeypatch.setattr(deployment, "run_onnx",
-                        lambda session, inputs: real_run_onnx(session, inputs) + 1e-2)
+    monkeypatch.setattr(
+        deployment, "run_onnx", lambda session, inputs: real_run_onnx(session, inputs) + 1e-2
+    )
     outputs = [tmp_path / name for name in ("model.onnx", "export.json", "reference.npz")]
     with pytest.raises(OutputMismatch, match=rf"^2d_unext \({trainer}, fold 0\): ONNX Runtime"):
-        export_model(model_folder(results, dataset, configuration, trainer), 0,
-                     results / "nnUNet_raw" / dataset, *outputs)
+        export_model(
+            model_folder(results, dataset, configuration, trainer),
+            0,
+            results / "nnUNet_raw" / dataset,
+            *outputs,
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -166,9 +186,13 @@ def measured(small_run):
         configuration, trainer = models[kind]
         folder = exported_folder(results, dataset, configuration, trainer)
         found[kind] = measure_model(
-            folder / "export.json", folder / "model.onnx", folder / "reference.npz",
+            folder / "export.json",
+            folder / "model.onnx",
+            folder / "reference.npz",
             model_folder(results, dataset, configuration, trainer),
-            results / "nnUNet_raw" / dataset, folder / "measurements.json", **SETTINGS,
+            results / "nnUNet_raw" / dataset,
+            folder / "measurements.json",
+            **SETTINGS,
         )
     return found
 
@@ -192,8 +216,10 @@ def test_measurements_of_each_runtime(small_run, measured, kind):
     # Each runtime in its own process: the ONNX Runtime one never loads torch.
     assert 0 < onnx_runtime["peak_rss_mb"] < eager["peak_rss_mb"]
     window = measurements["sliding_window"]
-    test_cases = sorted(p.name.removesuffix("_0000.png")
-                        for p in (results / "nnUNet_raw" / dataset / "imagesTs").iterdir())
+    test_cases = sorted(
+        p.name.removesuffix("_0000.png")
+        for p in (results / "nnUNet_raw" / dataset / "imagesTs").iterdir()
+    )
     assert window["cases"] == test_cases[: SETTINGS["sliding_window_images"]]
     assert window["image_shape"] == [1, 32, 32]
     assert len(window["seconds_per_image"]) == len(window["cases"])
@@ -207,17 +233,34 @@ def test_deployment_table_of_a_small_run(small_run, measured, tmp_path):
     dice = {kind: 50.0 + i for i, kind in enumerate(MEASURED)}
     listed = {kind: models[kind] for kind in MEASURED} | {SWEEP: models[XTINYUNET]}
     dice[SWEEP] = dice[XTINYUNET]
-    rows = [{column: "" for column in RESULT_COLUMNS}
-            | {"model": kind, "config": configuration, "trainer": trainer, "fold": 0,
-               "params": 1000 * (i + 1), "flops": 1e6, "dice_mean": dice[kind], "dice_std": 1.0}
-            for i, (kind, (configuration, trainer)) in enumerate(listed.items())]
+    rows = [
+        {column: "" for column in RESULT_COLUMNS}
+        | {
+            "model": kind,
+            "config": configuration,
+            "trainer": trainer,
+            "fold": 0,
+            "params": 1000 * (i + 1),
+            "flops": 1e6,
+            "dice_mean": dice[kind],
+            "dice_std": 1.0,
+        }
+        for i, (kind, (configuration, trainer)) in enumerate(listed.items())
+    ]
     write_csv(dataset_dir / "results.csv", rows, RESULT_COLUMNS)
-    model_list = [{"model": kind, "configuration": c, "trainer": t}
-                  for kind, (c, t) in listed.items()]
-    measurement_files = [exported_folder(results, dataset, *model) / "measurements.json"
-                         for model in listed.values()]
-    gather_deployment(model_list, measurement_files, read_results(dataset_dir / "results.csv"),
-                      dataset_dir / "deployment.csv", manifest="manifest.json")
+    model_list = [
+        {"model": kind, "configuration": c, "trainer": t} for kind, (c, t) in listed.items()
+    ]
+    measurement_files = [
+        exported_folder(results, dataset, *model) / "measurements.json" for model in listed.values()
+    ]
+    gather_deployment(
+        model_list,
+        measurement_files,
+        read_results(dataset_dir / "results.csv"),
+        dataset_dir / "deployment.csv",
+        manifest="manifest.json",
+    )
 
     gathered = read_deployment(dataset_dir / "deployment.csv")
     assert sorted(row["model"] for row in gathered) == sorted(listed)
@@ -226,15 +269,21 @@ def test_deployment_table_of_a_small_run(small_run, measured, tmp_path):
         measurements = measured[kind]
         assert row["dice_mean"] == dice[kind]
         assert row["onnxruntime_latency_ms_median"] == pytest.approx(
-            measurements["runtimes"]["onnxruntime"]["latency_ms_median"])
+            measurements["runtimes"]["onnxruntime"]["latency_ms_median"]
+        )
         assert row["torch_peak_rss_mb"] == pytest.approx(
-            measurements["runtimes"]["torch"]["peak_rss_mb"])
+            measurements["runtimes"]["torch"]["peak_rss_mb"]
+        )
         assert row["input_shape"] == "1x1x32x32"
 
     tables = tmp_path / "tables"
-    write_deployment_table({"TinyUS": dataset_dir / "deployment.csv"}, 0,
-                           markdown=tables / "deployment.md", csv=tables / "deployment.csv",
-                           latex=tables / "deployment.tex")
+    write_deployment_table(
+        {"TinyUS": dataset_dir / "deployment.csv"},
+        0,
+        markdown=tables / "deployment.md",
+        csv=tables / "deployment.csv",
+        latex=tables / "deployment.tex",
+    )
     with open(tables / "deployment.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     # One row per model; the sweep is not one of the models a user chooses between.
@@ -338,9 +387,11 @@ def test_outputs_of_the_wrong_shape_never_agree():
 def test_deployment_is_off_by_default_and_its_table_name_is_reserved(tmp_path):
     from test_workflow import GRAY, said, snakemake, write_config
 
-    base = {"results_dir": str(tmp_path / "results"),
-            "datasets": [{"id": 1, "name": "A", "source": GRAY}],
-            "report": {"tables": [{"name": "deployment", "datasets": ["A"]}]}}
+    base = {
+        "results_dir": str(tmp_path / "results"),
+        "datasets": [{"id": 1, "name": "A", "source": GRAY}],
+        "report": {"tables": [{"name": "deployment", "datasets": ["A"]}]},
+    }
     write_config(tmp_path, base)
     run = snakemake(tmp_path, "-n")
     assert run.returncode != 0

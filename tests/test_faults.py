@@ -31,12 +31,16 @@ def test_a_scoring_job_killed_while_scoring_leaves_no_score_and_a_rerun_complete
     results = tmp_path / "results"
     # Forty images, one per pass, through the widest candidate: about two seconds of scoring
     # between the first progress line and the score record, time enough to kill the job.
-    write_config(tmp_path, {
-        "results_dir": str(results),
-        "datasets": [{"id": 811, "name": "GrayUS",
-                      "source": {**GRAY, "num_train": 40, "num_test": 1}}],
-        "scoring": {"seeds": [369], "num_images": ["all"], "batch_size": 1},
-    })
+    write_config(
+        tmp_path,
+        {
+            "results_dir": str(results),
+            "datasets": [
+                {"id": 811, "name": "GrayUS", "source": {**GRAY, "num_train": 40, "num_test": 1}}
+            ],
+            "scoring": {"seeds": [369], "num_images": ["all"], "batch_size": 1},
+        },
+    )
     dataset = results / "Dataset811_GrayUS"
     planned = snakemake(tmp_path, dataset / "candidates.json")
     assert planned.returncode == 0, said(planned)[-3000:]
@@ -48,9 +52,19 @@ def test_a_scoring_job_killed_while_scoring_leaves_no_score_and_a_rerun_complete
     with open(printed, "w") as out:
         # Its own session, so that one signal kills Snakemake and the job it started.
         job = subprocess.Popen(
-            [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", tmp_path,
-             "--cores", "1", score],
-            start_new_session=True, stdout=out, stderr=subprocess.STDOUT,
+            [
+                BIN / "snakemake",
+                "--snakefile",
+                REPO / "Snakefile",
+                "--directory",
+                tmp_path,
+                "--cores",
+                "1",
+                score,
+            ],
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env=snakemake_env(tmp_path),
         )
     deadline = time.monotonic() + 600
@@ -80,8 +94,12 @@ def test_a_scoring_job_killed_while_scoring_leaves_no_score_and_a_rerun_complete
     torch.set_num_threads(1)
     try:
         uninterrupted = score_candidate(
-            preprocessed, read_json(preprocessed / "nnUNetPlans.json"),
-            read_json(preprocessed / "dataset.json"), widest, seed=369, **settings,
+            preprocessed,
+            read_json(preprocessed / "nnUNetPlans.json"),
+            read_json(preprocessed / "dataset.json"),
+            widest,
+            seed=369,
+            **settings,
         )
     finally:
         torch.set_num_threads(threads)

@@ -10,8 +10,10 @@ def is_png_and_pdf(png, pdf):
 
 
 def test_robustness_over_seeds_and_k(tmp_path):
-    selections = [{"seed": seed, "n_images": k, "cap": cap}
-                  for seed, k, cap in [(1, 4, 8), (42, 4, 16), (1, 40, 8), (42, 40, 8)]]
+    selections = [
+        {"seed": seed, "n_images": k, "cap": cap}
+        for seed, k, cap in [(1, 4, 8), (42, 4, 16), (1, 40, 8), (42, 40, 8)]
+    ]
     png, pdf = tmp_path / "r.png", tmp_path / "r.pdf"
     plot_selection_robustness(selections, "robustness", [png, pdf])
     assert is_png_and_pdf(png, pdf)

@@ -27,9 +27,7 @@ def test_normalization_is_min_max_over_candidates():
 
 def test_scale_and_offset_do_not_change_the_selection():
     scores = [5.0, 5.1, 4.9, 5.0, 3.0, 1.0, 0.5, 2.0]
-    assert total_variation_knee(scores).k == total_variation_knee(
-        [100 + 7 * s for s in scores]
-    ).k
+    assert total_variation_knee(scores).k == total_variation_knee([100 + 7 * s for s in scores]).k
 
 
 def test_tie_goes_to_the_first_split():

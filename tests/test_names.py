@@ -57,13 +57,29 @@ def test_nnunet_planner_uses_the_registry_names(planned_dataset):
 
 def test_parsing_the_workflow_imports_neither_torch_nor_nnunetv2(tmp_path):
     """The Snakefile is parsed at every Snakemake call, on a cluster once per job: no torch."""
-    config = {"results_dir": str(tmp_path / "results"),
-              "datasets": [{"id": 1, "name": "A", "source": {"type": "synthetic"}}]}
+    config = {
+        "results_dir": str(tmp_path / "results"),
+        "datasets": [{"id": 1, "name": "A", "source": {"type": "synthetic"}}],
+    }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     run = subprocess.run(
-        [BIN / "python", "-X", "importtime", "-m", "snakemake", "--snakefile",
-         REPO / "Snakefile", "--directory", tmp_path, "--cores", "1", "-n"],
-        capture_output=True, text=True, env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)},
+        [
+            BIN / "python",
+            "-X",
+            "importtime",
+            "-m",
+            "snakemake",
+            "--snakefile",
+            REPO / "Snakefile",
+            "--directory",
+            tmp_path,
+            "--cores",
+            "1",
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert run.returncode == 0, run.stderr[-3000:]
     imported = {

@@ -19,7 +19,9 @@ from xtinyunet.provenance import (
 def git(checkout, *args) -> str:
     return subprocess.run(
         ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -67,7 +69,8 @@ def test_without_its_own_checkout_the_package_version_stands_in(checkout, tmp_pa
     assert version["package_version"] == metadata.version("xtinyunet")
     assert "no git checkout" in version["source"]
     assert describe_code_version(version) == (
-        f"package version {metadata.version('xtinyunet')} (no git commit)")
+        f"package version {metadata.version('xtinyunet')} (no git commit)"
+    )
 
 
 def test_a_checkout_without_a_commit_falls_back_too(tmp_path):
@@ -83,7 +86,8 @@ def test_the_default_is_the_checkout_holding_the_package():
 def test_description_names_the_commit_and_uncommitted_changes():
     assert describe_code_version({"commit": "abc", "dirty": False}) == "commit abc"
     assert describe_code_version({"commit": "abc", "dirty": True}) == (
-        "commit abc with uncommitted changes")
+        "commit abc with uncommitted changes"
+    )
     assert describe_code_version(None) == "no code version (None)"
 
 
@@ -91,8 +95,12 @@ def test_manifest_and_a_prediction_folder_record_the_same_code_version(tmp_path)
     plans = tmp_path / "nnUNetPlans.json"
     plans.write_text("{}")
     manifest = write_manifest(
-        tmp_path / "manifest.json", config={"scoring": {"seeds": [1]}}, dataset="Dataset1_A",
-        raw_digest={"sha256": "0", "files": {}}, plans_file=plans, device="cpu",
+        tmp_path / "manifest.json",
+        config={"scoring": {"seeds": [1]}},
+        dataset="Dataset1_A",
+        raw_digest={"sha256": "0", "files": {}},
+        plans_file=plans,
+        device="cpu",
     )
     assert manifest["git"] == read_json(tmp_path / "manifest.json")["git"] == code_version()
     write_code_version(tmp_path / "fold_0")

@@ -6,11 +6,23 @@ from xtinyunet.results import gather_results, paper_table_rows, read_results
 
 def evaluation(tmp_path, config, dice):
     summary = tmp_path / f"{config}.json"
-    atomic_write_json(summary, {
-        "config": config, "trainer": "T", "fold": 0, "params": 10, "flops": 20.0,
-        "dice_mean": dice, "dice_std": 1.0, "hd95_mean": 2.0, "hd95_std": 0.5,
-        "masd_mean": 1.0, "masd_std": 0.1, "n_cases": 1,
-    })
+    atomic_write_json(
+        summary,
+        {
+            "config": config,
+            "trainer": "T",
+            "fold": 0,
+            "params": 10,
+            "flops": 20.0,
+            "dice_mean": dice,
+            "dice_std": 1.0,
+            "hd95_mean": 2.0,
+            "hd95_std": 0.5,
+            "masd_mean": 1.0,
+            "masd_std": 0.1,
+            "n_cases": 1,
+        },
+    )
     write_csv(tmp_path / f"{config}.csv", [{"case": "c1", "dice": dice}])
     return summary, tmp_path / f"{config}.csv"
 
@@ -18,16 +30,27 @@ def evaluation(tmp_path, config, dice):
 def test_selected_width_also_in_the_sweep_appears_once_per_name(tmp_path):
     chosen = evaluation(tmp_path, "2d_xtiny8", 80.0)
     other = evaluation(tmp_path, "2d_xtiny4", 60.0)
-    models = [{"model": "XTinyU-Net", "configuration": "2d_xtiny8", "trainer": "T"},
-              {"model": "sweep", "configuration": "2d_xtiny8", "trainer": "T"},
-              {"model": "sweep", "configuration": "2d_xtiny4", "trainer": "T"}]
+    models = [
+        {"model": "XTinyU-Net", "configuration": "2d_xtiny8", "trainer": "T"},
+        {"model": "sweep", "configuration": "2d_xtiny8", "trainer": "T"},
+        {"model": "sweep", "configuration": "2d_xtiny4", "trainer": "T"},
+    ]
     # The workflow lists the selected model's files twice: as XTinyU-Net and as a sweep member.
     files = [chosen, chosen, other]
-    gather_results(models, [f[0] for f in files], [f[1] for f in files],
-                   tmp_path / "results.csv", tmp_path / "cases.csv", manifest="m.json")
+    gather_results(
+        models,
+        [f[0] for f in files],
+        [f[1] for f in files],
+        tmp_path / "results.csv",
+        tmp_path / "cases.csv",
+        manifest="m.json",
+    )
     rows = read_results(tmp_path / "results.csv")
     assert sorted((r["model"], r["config"]) for r in rows) == [
-        ("XTinyU-Net", "2d_xtiny8"), ("sweep", "2d_xtiny4"), ("sweep", "2d_xtiny8")]
+        ("XTinyU-Net", "2d_xtiny8"),
+        ("sweep", "2d_xtiny4"),
+        ("sweep", "2d_xtiny8"),
+    ]
     assert {r["manifest"] for r in rows} == {"m.json"}
     table_rows = paper_table_rows({"Demo": rows}, fold=0)
     assert [(r["model"], r["dice_mean"]) for r in table_rows] == [("XTinyU-Net", 80.0)]

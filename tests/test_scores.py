@@ -10,9 +10,19 @@ def records(tmp_path, caps=(4, 16, 8)):
     files = []
     for cap in caps:
         path = tmp_path / f"2d_xtiny{cap}.json"
-        atomic_write_json(path, {"config": f"2d_xtiny{cap}", "cap": cap, "params": cap * 100,
-                                 "sensitivity": cap / 3, "seed": 369, "n_images": 5,
-                                 "n_finite": 5, "seconds_score": 0.25 * cap})
+        atomic_write_json(
+            path,
+            {
+                "config": f"2d_xtiny{cap}",
+                "cap": cap,
+                "params": cap * 100,
+                "sensitivity": cap / 3,
+                "seed": 369,
+                "n_images": 5,
+                "n_finite": 5,
+                "seconds_score": 0.25 * cap,
+            },
+        )
         files.append(path)
     return files
 

@@ -43,23 +43,39 @@ def run_workflow(workdir, *args):
         "results_dir": str(workdir / "results"),
         "datasets": [{"id": 821, "name": "SlurmUS", "source": GRAY}],
         "scoring": {"seeds": [369], "batch_size": 4},
-        "training": {"trainers": {model: SHORT_TRAINER for model in ("xtinyunet", "nnunet", "sweep")},
-                     "baselines": []},
+        "training": {
+            "trainers": {model: SHORT_TRAINER for model in ("xtinyunet", "nnunet", "sweep")},
+            "baselines": [],
+        },
         "report": {"tables": []},
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     # timeout -s KILL: a workflow that hangs waiting on job status fails the test.
     return subprocess.run(
-        ["timeout", "-s", "KILL", str(TIMEOUT_S), BIN / "snakemake", "--snakefile",
-         REPO / "Snakefile", "--directory", workdir, *args],
-        capture_output=True, text=True, env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
+        [
+            "timeout",
+            "-s",
+            "KILL",
+            str(TIMEOUT_S),
+            BIN / "snakemake",
+            "--snakefile",
+            REPO / "Snakefile",
+            "--directory",
+            workdir,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
     )
 
 
 def slurm_jobs() -> dict[str, dict]:
     """Every job Slurm still knows, by id: its comment (rule and wildcards), state, GPU request."""
     listing = subprocess.run(
-        ["squeue", "--states=all", "-h", "-o", "%i|%k|%T"], capture_output=True, text=True,
+        ["squeue", "--states=all", "-h", "-o", "%i|%k|%T"],
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout
     jobs = {}
@@ -80,15 +96,23 @@ def local_and_slurm_runs(tmp_path_factory):
     # then add up in the same order, so the scores must agree to the last bit.
     threads = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())["set-threads"]
     local = run_workflow(
-        root / "local", "--cores", str(threads["score_candidate"]),
-        "--set-threads", f"score_candidate={threads['score_candidate']}",
+        root / "local",
+        "--cores",
+        str(threads["score_candidate"]),
+        "--set-threads",
+        f"score_candidate={threads['score_candidate']}",
     )
     assert local.returncode == 0, local.stderr[-3000:]
     before = set(slurm_jobs())
     cluster = run_workflow(
-        root / "cluster", "--profile", REPO / "slurm",
+        root / "cluster",
+        "--profile",
+        REPO / "slurm",
         # The test cluster has no accounting database (slurmdbd): sacct cannot answer there.
-        "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "5",
     )
     assert cluster.returncode != -9, f"the workflow hung and was killed after {TIMEOUT_S} s"
     assert cluster.returncode == 0, cluster.stdout[-3000:] + cluster.stderr[-5000:]
@@ -98,12 +122,15 @@ def local_and_slurm_runs(tmp_path_factory):
 
 def test_every_scoring_and_training_job_was_its_own_slurm_job_with_a_gpu(local_and_slurm_runs):
     _, cluster, jobs = local_and_slurm_runs
-    candidates = [c["configuration"] for c in read_json(
-        cluster / "results" / DATASET / "candidates.json")]
-    scoring = {job_id: job for job_id, job in jobs.items()
-               if job["comment"].startswith("rule_score_candidate_")}
-    scored = sorted(re.search(r"_(2d_xtiny\d+)$", job["comment"])[1]
-                    for job in scoring.values())
+    candidates = [
+        c["configuration"] for c in read_json(cluster / "results" / DATASET / "candidates.json")
+    ]
+    scoring = {
+        job_id: job
+        for job_id, job in jobs.items()
+        if job["comment"].startswith("rule_score_candidate_")
+    }
+    scored = sorted(re.search(r"_(2d_xtiny\d+)$", job["comment"])[1] for job in scoring.values())
     assert scored == sorted(candidates)
     assert all(job["gpus"] == 1 and job["state"] == "COMPLETED" for job in scoring.values())
     training = [job for job in jobs.values() if job["comment"].startswith("rule_train_model_")]
@@ -112,19 +139,24 @@ def test_every_scoring_and_training_job_was_its_own_slurm_job_with_a_gpu(local_a
     # Gathering, selection, the manifest and the tables ran locally, not on the cluster.
     rules = {job["comment"].split("_wildcards_")[0] for job in jobs.values()}
     assert rules == {
-        "rule_convert_dataset", "rule_plan_and_preprocess", "rule_score_candidate",
-        "rule_train_model", "rule_predict_test_set", "rule_evaluate_predictions",
+        "rule_convert_dataset",
+        "rule_plan_and_preprocess",
+        "rule_score_candidate",
+        "rule_train_model",
+        "rule_predict_test_set",
+        "rule_evaluate_predictions",
         "rule_digest_raw_dataset",
     }
-    completion_log = (
-        subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True).stdout
-    )
+    completion_log = subprocess.run(
+        ["scontrol", "show", "config"], capture_output=True, text=True
+    ).stdout
     jobcomp = re.search(r"JobCompLoc\s*=\s*(\S+)", completion_log)[1]
     completed = re.findall(r"JobId=(\d+) .*?JobState=COMPLETED", open(jobcomp).read())
     assert set(scoring) <= set(completed)
     for job_id in scoring:
-        logs = list((cluster / ".snakemake" / "slurm_logs" / "rule_score_candidate").rglob(
-            f"{job_id}.log"))
+        logs = list(
+            (cluster / ".snakemake" / "slurm_logs" / "rule_score_candidate").rglob(f"{job_id}.log")
+        )
         assert len(logs) == 1, f"no Slurm log for job {job_id}"
 
 

@@ -99,8 +99,16 @@ def test_undefined_metric_is_shown_as_not_available():
     from xtinyunet.tables import UNDEFINED
 
     nan = float("nan")
-    row = {"dataset": "D", "model": "M", "params": 1000, "flops": 1e9, "dice_mean": 0.0,
-           "dice_std": 0.0, "hd95_mean": nan, "hd95_std": nan}
+    row = {
+        "dataset": "D",
+        "model": "M",
+        "params": 1000,
+        "flops": 1e9,
+        "dice_mean": 0.0,
+        "dice_std": 0.0,
+        "hd95_mean": nan,
+        "hd95_std": nan,
+    }
     (table,) = build_table([row], ["D"])
     assert table["D Dice"] == "0.00 ± 0.00"
     assert table["D HD95"] == UNDEFINED

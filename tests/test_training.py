@@ -62,8 +62,13 @@ def test_test_set_without_labels_marks_metrics_unavailable(planned_dataset, tmp_
     shutil.copytree(raw / "labelsTr", predictions)  # stands in for a model's output files
     outputs = {name: tmp_path / f"{name}.json" for name in ("summary", "nnunet")}
     summary = evaluate_model(
-        predictions, raw, planned_dataset / "nnUNetPlans.json", "2d_xtiny8",
-        tmp_path / "cases.csv", outputs["summary"], outputs["nnunet"],
+        predictions,
+        raw,
+        planned_dataset / "nnUNetPlans.json",
+        "2d_xtiny8",
+        tmp_path / "cases.csv",
+        outputs["summary"],
+        outputs["nnunet"],
         {"config": "2d_xtiny8", "trainer": "t", "fold": 0},
     )
     assert summary["metrics_available"] is False
@@ -84,8 +89,12 @@ train({id}, "2d_xtiny4", 0, "{trainer}", sys.argv[1], "cpu", seed={seed}, final_
 def _training(planned_dataset, results: Path, trainer: str, seed: int = 7):
     """The command that trains 2d_xtiny4 of the tiny dataset into `results`, its fold folder
     and its environment."""
-    env = {**nnunet_env(planned_dataset.parent.parent), "nnUNet_results": str(results),
-           "nnUNet_n_proc_DA": "0", "nnUNet_extTrainer": str(Path(short.__file__).parent)}
+    env = {
+        **nnunet_env(planned_dataset.parent.parent),
+        "nnUNet_results": str(results),
+        "nnUNet_n_proc_DA": "0",
+        "nnUNet_extTrainer": str(Path(short.__file__).parent),
+    }
     folder = results / planned_dataset.name / model_folder_name(trainer, "2d_xtiny4") / "fold_0"
     script = TRAIN_SCRIPT.format(id=TINY_DATASET["id"], trainer=trainer, seed=seed)
     return [sys.executable, "-c", script, str(folder)], folder, env
@@ -124,8 +133,9 @@ def test_killed_training_continues_only_on_unchanged_inputs(planned_dataset, tmp
     """SIGKILL a training once nnU-Net has checkpointed an epoch; the rerun continues from it.
     Once the candidate's plans change, the same unfinished folder starts again from epoch 0."""
     command, folder, env = _training(planned_dataset, tmp_path, "nnUNetTrainerShort_6ep_4it")
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+    first = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     latest = folder / "checkpoint_latest.pth"
     while first.poll() is None and not (latest.is_file() and _epoch(latest) >= 2):
         time.sleep(0.2)
@@ -151,8 +161,10 @@ def test_killed_training_continues_only_on_unchanged_inputs(planned_dataset, tmp
     try:
         plans = read_json(plans_file)
         plans["configurations"]["2d_xtiny4"]["architecture"]["arch_kwargs"]["n_conv_per_stage"] = [
-            1 for _ in plans["configurations"]["2d_xtiny4"]["architecture"]["arch_kwargs"][
-                "n_conv_per_stage"]
+            1
+            for _ in plans["configurations"]["2d_xtiny4"]["architecture"]["arch_kwargs"][
+                "n_conv_per_stage"
+            ]
         ]
         plans_file.write_text(json.dumps(plans))
         output = _run(command, env)

@@ -14,9 +14,9 @@ from conftest import BIN, REPO
 from xtinyunet.audit import main as audit_main
 from xtinyunet.candidates import candidates_from_plans
 from xtinyunet.io import read_json
-from xtinyunet.scores import TABLE_COLUMNS, read_scores_table
 from xtinyunet.provenance import config_sha256, file_sha256, folder_digest
 from xtinyunet.results import read_results
+from xtinyunet.scores import TABLE_COLUMNS, read_scores_table
 from xtinyunet.selection import select
 from xtinyunet.sensitivity import build_network, count_parameters
 from xtinyunet.sources import convert
@@ -35,9 +35,20 @@ def snakemake_env(workdir) -> dict:
 
 def snakemake(workdir, *args, timeout=900):
     return subprocess.run(
-        [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", workdir,
-         "--cores", "2", *args],
-        capture_output=True, text=True, timeout=timeout, env=snakemake_env(workdir),
+        [
+            BIN / "snakemake",
+            "--snakefile",
+            REPO / "Snakefile",
+            "--directory",
+            workdir,
+            "--cores",
+            "2",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=snakemake_env(workdir),
     )
 
 
@@ -56,19 +67,32 @@ def finished_run(tmp_path_factory):
     """Two datasets (a synthetic source and an existing nnU-Net raw folder) run to selection."""
     workdir = tmp_path_factory.mktemp("workflow")
     user_raw = workdir / "user_data" / "Dataset812_ColourRaw"
-    convert({"id": 812, "name": "ColourRaw",
-             "source": {**GRAY, "channels": 3, "num_classes": 2, "seed": 12}}, user_raw)
+    convert(
+        {
+            "id": 812,
+            "name": "ColourRaw",
+            "source": {**GRAY, "channels": 3, "num_classes": 2, "seed": 12},
+        },
+        user_raw,
+    )
     config = {
         "results_dir": str(workdir / "results"),
         "datasets": [
             {"id": 811, "name": "GrayUS", "source": GRAY},
-            {"id": 812, "name": "ColourRaw", "source": {"type": "nnunet_raw", "path": str(user_raw)}},
+            {
+                "id": 812,
+                "name": "ColourRaw",
+                "source": {"type": "nnunet_raw", "path": str(user_raw)},
+            },
         ],
         "scoring": {"seeds": [369], "num_images": ["all"], "batch_size": 4},
         # Every model, the three baselines included, on a gray and a colour 2-class dataset.
         # The sweep (every width) on one dataset, as the demo does.
-        "training": {"trainers": {model: SHORT_TRAINER for model in MODELS},
-                     "sweep": ["GrayUS"], "final_validation": False},
+        "training": {
+            "trainers": {model: SHORT_TRAINER for model in MODELS},
+            "sweep": ["GrayUS"],
+            "final_validation": False,
+        },
         "report": {"tables": [{"name": "both", "datasets": ["GrayUS", "ColourRaw"]}]},
     }
     write_config(workdir, config)
@@ -110,7 +134,9 @@ def test_one_score_per_candidate_in_the_plans(finished_run, dataset):
         assert record["n_images"] == row["n_images"] == 12
         assert len(record["identifiers"]) == 12
         assert record["settings"]["batch_size"] == 4
-        log = results / "logs" / "score_candidate" / dataset / "seed369_kall" / f"{row['config']}.log"
+        log = (
+            results / "logs" / "score_candidate" / dataset / "seed369_kall" / f"{row['config']}.log"
+        )
         assert "images 12/12 done" in log.read_text()
     assert rows[0]["params"] > rows[-1]["params"]
 
@@ -120,7 +146,9 @@ def test_user_raw_folder_is_linked_into_the_results(finished_run):
     workdir, results = finished_run
     linked = results / "nnUNet_raw" / "Dataset812_ColourRaw" / "imagesTr"
     assert linked.is_symlink()
-    assert linked.resolve() == (workdir / "user_data" / "Dataset812_ColourRaw" / "imagesTr").resolve()
+    assert (
+        linked.resolve() == (workdir / "user_data" / "Dataset812_ColourRaw" / "imagesTr").resolve()
+    )
 
 
 @pytest.mark.e2e
@@ -163,9 +191,13 @@ def test_results_agree_with_an_independent_recomputation(finished_run, dataset):
     for row in rows.values():
         network = build_network(plans, row["config"], dataset_json, seed=0)
         assert row["params"] == count_parameters(network)
-        predictions = results / dataset / "predictions" / f"{row['trainer']}__{row['config']}" / "fold_0"
-        dice = [numpy_dice(predictions / label.name, label)
-                for label in sorted((raw / "labelsTs").glob("*.png"))]
+        predictions = (
+            results / dataset / "predictions" / f"{row['trainer']}__{row['config']}" / "fold_0"
+        )
+        dice = [
+            numpy_dice(predictions / label.name, label)
+            for label in sorted((raw / "labelsTs").glob("*.png"))
+        ]
         assert row["n_cases"] == len(dice) == 2
         assert row["dice_mean"] == pytest.approx(np.mean(dice), rel=1e-6)
         assert row["dice_std"] == pytest.approx(np.std(dice), rel=1e-6, abs=1e-9)
@@ -187,7 +219,12 @@ def test_paper_table_shows_the_selected_model(finished_run):
     _, results = finished_run
     table = list(csv.DictReader(open(results / "tables" / "both.csv")))
     assert [row["Model"] for row in table] == [
-        "XTinyU-Net", "nnU-Net", "CMUNeXt-S", "TinyU-Net", "UNeXt"]
+        "XTinyU-Net",
+        "nnU-Net",
+        "CMUNeXt-S",
+        "TinyU-Net",
+        "UNeXt",
+    ]
     selection = read_json(results / "Dataset811_GrayUS" / "selection_seed369_kall.json")
     assert table[0]["Params (k)"] == f"{selection['params'] / 1000:.2f}"
     assert set(table[0]) >= {"GrayUS Dice", "GrayUS HD95", "ColourRaw Dice", "ColourRaw HD95"}
@@ -199,13 +236,20 @@ def test_paper_table_shows_the_selected_model(finished_run):
 @pytest.mark.e2e
 def test_sweep_trains_every_width_and_the_ledger_compares_its_cost(finished_run):
     _, results = finished_run
-    candidates = [c["configuration"]
-                  for c in read_json(results / "Dataset811_GrayUS" / "candidates.json")]
-    sweep = [row for row in read_results(results / "Dataset811_GrayUS" / "results.csv")
-             if row["model"] == "sweep"]
+    candidates = [
+        c["configuration"] for c in read_json(results / "Dataset811_GrayUS" / "candidates.json")
+    ]
+    sweep = [
+        row
+        for row in read_results(results / "Dataset811_GrayUS" / "results.csv")
+        if row["model"] == "sweep"
+    ]
     assert sorted(row["config"] for row in sweep) == sorted(candidates)
-    assert not [row for row in read_results(results / "Dataset812_ColourRaw" / "results.csv")
-                if row["model"] == "sweep"]
+    assert not [
+        row
+        for row in read_results(results / "Dataset812_ColourRaw" / "results.csv")
+        if row["model"] == "sweep"
+    ]
     ledger = list(csv.DictReader(open(results / "Dataset811_GrayUS" / "cost.csv")))
     assert ledger[0]["stage"].startswith("selection")
     assert int(ledger[0]["jobs"]) == len(candidates) + 1  # every scoring job and the knee
@@ -216,12 +260,19 @@ def test_sweep_trains_every_width_and_the_ledger_compares_its_cost(finished_run)
 
 
 def test_shorter_xtinyunet_schedule_is_a_warning_naming_both_trainers(tmp_path):
-    write_config(tmp_path, {
-        "results_dir": str(tmp_path / "results"),
-        "datasets": [{"id": 1, "name": "A", "source": GRAY}],
-        "training": {"trainers": {"xtinyunet": "nnUNetTrainerShort_1ep_10it",
-                                  "nnunet": "nnUNetTrainer_100epochs"}},
-    })
+    write_config(
+        tmp_path,
+        {
+            "results_dir": str(tmp_path / "results"),
+            "datasets": [{"id": 1, "name": "A", "source": GRAY}],
+            "training": {
+                "trainers": {
+                    "xtinyunet": "nnUNetTrainerShort_1ep_10it",
+                    "nnunet": "nnUNetTrainer_100epochs",
+                }
+            },
+        },
+    )
     run = snakemake(tmp_path, "-n")
     assert run.returncode == 0, said(run)
     warning = next(line for line in said(run).splitlines() if "fewer than" in line)
@@ -229,11 +280,14 @@ def test_shorter_xtinyunet_schedule_is_a_warning_naming_both_trainers(tmp_path):
 
 
 def test_unknown_trainer_fails_before_any_job(tmp_path):
-    write_config(tmp_path, {
-        "results_dir": str(tmp_path / "results"),
-        "datasets": [{"id": 1, "name": "A", "source": GRAY}],
-        "training": {"trainers": {"nnunet": "nnUNetTrainer_7epochz"}},
-    })
+    write_config(
+        tmp_path,
+        {
+            "results_dir": str(tmp_path / "results"),
+            "datasets": [{"id": 1, "name": "A", "source": GRAY}],
+            "training": {"trainers": {"nnunet": "nnUNetTrainer_7epochz"}},
+        },
+    )
     run = snakemake(tmp_path)
     assert run.returncode != 0
     assert "training.trainers.nnunet" in said(run) and "nnUNetTrainer_7epochz" in said(run)
@@ -246,8 +300,11 @@ def test_baselines_train_inside_nnunet_without_deep_supervision(finished_run, da
     _, results = finished_run
     rows = {row["model"]: row for row in read_results(results / dataset / "results.csv")}
     plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
-    for model, config in (("CMUNeXt-S", "2d_cmunext_s"), ("TinyU-Net", "2d_tinyunet"),
-                          ("UNeXt", "2d_unext")):
+    for model, config in (
+        ("CMUNeXt-S", "2d_cmunext_s"),
+        ("TinyU-Net", "2d_tinyunet"),
+        ("UNeXt", "2d_unext"),
+    ):
         row = rows[model]
         assert (row["config"], row["trainer"]) == (config, SHORT_TRAINER + "_NoDeepSupervision")
         # Same preprocessed data as nnU-Net's 2d: only the network differs.
@@ -256,8 +313,10 @@ def test_baselines_train_inside_nnunet_without_deep_supervision(finished_run, da
 
 
 def test_unknown_baseline_or_unusable_patch_fails_before_any_job(tmp_path):
-    base = {"results_dir": str(tmp_path / "results"),
-            "datasets": [{"id": 1, "name": "A", "source": GRAY}]}
+    base = {
+        "results_dir": str(tmp_path / "results"),
+        "datasets": [{"id": 1, "name": "A", "source": GRAY}],
+    }
     write_config(tmp_path, {**base, "training": {"baselines": ["unet3plus"]}})
     run = snakemake(tmp_path)
     assert run.returncode != 0 and "unet3plus" in said(run) and "unext" in said(run)
@@ -280,12 +339,20 @@ def test_a_results_dir_with_spaces_runs_to_the_selection(tmp_path):
     folds = [{"train": cases[6:], "val": cases[:6]}, {"train": cases[:6], "val": cases[6:]}]
     (user_raw / "splits_final.json").write_text(json.dumps(folds))
     results = workdir / "results dir"
-    write_config(workdir, {
-        "results_dir": str(results),
-        "datasets": [{"id": 813, "name": "Spaced",
-                      "source": {"type": "nnunet_raw", "path": str(user_raw)}}],
-        "scoring": {"batch_size": 4},
-    })
+    write_config(
+        workdir,
+        {
+            "results_dir": str(results),
+            "datasets": [
+                {
+                    "id": 813,
+                    "name": "Spaced",
+                    "source": {"type": "nnunet_raw", "path": str(user_raw)},
+                }
+            ],
+            "scoring": {"batch_size": 4},
+        },
+    )
     run = snakemake(workdir, "selection")
     assert run.returncode == 0, said(run)[-3000:]
     dataset = results / "Dataset813_Spaced"
@@ -298,12 +365,17 @@ def test_a_results_dir_with_spaces_runs_to_the_selection(tmp_path):
 
 def test_two_datasets_with_one_name_fail_naming_both(tmp_path):
     """Tables find a dataset's results by its name: two enabled datasets may not share one."""
-    write_config(tmp_path, {
-        "results_dir": str(tmp_path / "results"),
-        "datasets": [{"id": 1, "name": "Same", "source": GRAY},
-                     {"id": 2, "name": "Other", "source": GRAY},
-                     {"id": 3, "name": "Same", "source": GRAY}],
-    })
+    write_config(
+        tmp_path,
+        {
+            "results_dir": str(tmp_path / "results"),
+            "datasets": [
+                {"id": 1, "name": "Same", "source": GRAY},
+                {"id": 2, "name": "Other", "source": GRAY},
+                {"id": 3, "name": "Same", "source": GRAY},
+            ],
+        },
+    )
     run = snakemake(tmp_path, "-n")
     assert run.returncode != 0
     assert "Dataset001_Same and Dataset003_Same have the same name 'Same'" in said(run)
@@ -330,8 +402,10 @@ def test_unknown_source_key_is_named(tmp_path):
 
 
 def test_wrong_type_is_named(tmp_path):
-    write_config(tmp_path, {"datasets": [{"id": 1, "name": "A", "source": GRAY}],
-                            "scoring": {"batch_size": "eight"}})
+    write_config(
+        tmp_path,
+        {"datasets": [{"id": 1, "name": "A", "source": GRAY}], "scoring": {"batch_size": "eight"}},
+    )
     run = snakemake(tmp_path, "-n")
     assert run.returncode != 0
     assert "batch_size" in said(run) and "eight" in said(run)
@@ -339,11 +413,16 @@ def test_wrong_type_is_named(tmp_path):
 
 def test_dataset_without_usable_source_fails_before_any_job(tmp_path):
     missing = tmp_path / "nowhere" / "Dataset005_Gone"
-    write_config(tmp_path, {
-        "results_dir": str(tmp_path / "results"),
-        "datasets": [{"id": 4, "name": "Fine", "source": GRAY},
-                     {"id": 5, "name": "Gone", "source": {"type": "nnunet_raw", "path": str(missing)}}],
-    })
+    write_config(
+        tmp_path,
+        {
+            "results_dir": str(tmp_path / "results"),
+            "datasets": [
+                {"id": 4, "name": "Fine", "source": GRAY},
+                {"id": 5, "name": "Gone", "source": {"type": "nnunet_raw", "path": str(missing)}},
+            ],
+        },
+    )
     run = snakemake(tmp_path)
     assert run.returncode != 0
     assert f"Dataset005_Gone: source.path {missing}: no such folder" in said(run)
@@ -360,13 +439,14 @@ def test_a_new_seed_scores_again_but_does_not_preprocess_or_train(finished_run, 
     dry = snakemake(workdir, "-n", "--configfile", changed)
     assert dry.returncode == 0, said(dry)[-3000:]
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", said(dry), re.MULTILINE))
-    assert int(stats["score_candidate"]) == len(read_json(
-        workdir / "results" / "Dataset811_GrayUS" / "candidates.json")) + len(read_json(
-        workdir / "results" / "Dataset812_ColourRaw" / "candidates.json"))
+    assert int(stats["score_candidate"]) == len(
+        read_json(workdir / "results" / "Dataset811_GrayUS" / "candidates.json")
+    ) + len(read_json(workdir / "results" / "Dataset812_ColourRaw" / "candidates.json"))
     for rule in ("convert_dataset", "plan_and_preprocess", "train_model", "predict_test_set"):
         assert rule not in stats, f"{rule} would rerun for a new scoring seed"
     assert "seed=369" not in "".join(
-        block for block in said(dry).split("\n\n") if "rule score_candidate" in block)
+        block for block in said(dry).split("\n\n") if "rule score_candidate" in block
+    )
 
 
 @pytest.mark.e2e
@@ -374,18 +454,26 @@ def test_manifest_records_code_versions_config_and_data(finished_run):
     _, results = finished_run
     manifest = read_json(results / "Dataset812_ColourRaw" / "manifest.json")
     assert {"commit", "dirty"} <= manifest["git"].keys()
-    assert {"python", "torch", "nnunetv2", "snakemake", "monai",
-            "snakemake-executor-plugin-slurm"} <= manifest["versions"].keys()
+    assert {
+        "python",
+        "torch",
+        "nnunetv2",
+        "snakemake",
+        "monai",
+        "snakemake-executor-plugin-slurm",
+    } <= manifest["versions"].keys()
     assert manifest["config"]["scoring"]["seeds"] == manifest["seeds"]["scoring"] == [369]
     assert manifest["config_sha256"] == config_sha256(manifest["config"])
     raw = results / "nnUNet_raw" / "Dataset812_ColourRaw"
     assert manifest["raw_dataset"] == folder_digest(raw)
     assert "imagesTr/ColourRaw_tr0000_0000.png" in manifest["raw_dataset"]["files"]
     assert manifest["plans_sha256"] == file_sha256(
-        results / "nnUNet_preprocessed" / "Dataset812_ColourRaw" / "nnUNetPlans.json")
+        results / "nnUNet_preprocessed" / "Dataset812_ColourRaw" / "nnUNetPlans.json"
+    )
     rows = read_results(results / "Dataset812_ColourRaw" / "results.csv")
     assert {row["manifest"] for row in rows} == {
-        str(results / "Dataset812_ColourRaw" / "manifest.json")}
+        str(results / "Dataset812_ColourRaw" / "manifest.json")
+    }
 
 
 def audit_failures(results, capsys) -> tuple[int, list[str]]:
@@ -413,8 +501,10 @@ def test_audit_passes_then_fails_on_a_tampered_score_and_prediction(finished_run
         status, failed = audit_failures(results, capsys)
         assert status == 1
         record = f"FAIL {dataset.name}: {table.name} row {fields[0]} agrees with {fields[0]}.json"
-        knee = (f"FAIL {dataset.name}: selection_seed369_kall.json equals the knee re-derived "
-                f"from {table.name}")
+        knee = (
+            f"FAIL {dataset.name}: selection_seed369_kall.json equals the knee re-derived "
+            f"from {table.name}"
+        )
         # 1% on one sensitivity may or may not move the knee.
         assert failed in ([record], [record, knee])
         table.write_bytes(originals[table])

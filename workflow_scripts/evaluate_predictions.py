@@ -22,7 +22,9 @@ def main(snakemake):
         },
     )
     wildcards = snakemake.wildcards
-    model = f"{wildcards.dataset} {wildcards.trainer}__{wildcards.configuration} fold {wildcards.fold}"
+    model = (
+        f"{wildcards.dataset} {wildcards.trainer}__{wildcards.configuration} fold {wildcards.fold}"
+    )
     if summary["metrics_available"]:
         announce(
             f"{model}: Dice {summary['dice_mean']:.2f} ± {summary['dice_std']:.2f} % on "

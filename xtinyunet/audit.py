@@ -156,8 +156,10 @@ def audit_metrics(dataset_dir: Path, raw_dir: Path):
             else:
                 yield False, f"{what}, yet metrics are reported for {row['n_cases']:g} cases"
             continue
-        what = (f"{results.name} {row['model']} ({name}) metrics equal a recomputation from "
-                f"{predictions.relative_to(dataset_dir)}")
+        what = (
+            f"{results.name} {row['model']} ({name}) metrics equal a recomputation from "
+            f"{predictions.relative_to(dataset_dir)}"
+        )
         if not predictions.is_dir():
             yield False, f"{what}: {predictions}: missing"
             continue
@@ -169,7 +171,8 @@ def audit_metrics(dataset_dir: Path, raw_dir: Path):
             continue
         again = summarize([{m: case[m] for m in METRICS} for case in cases])
         same = row["n_cases"] == again["n_cases"] and all(
-            _close(row[f"{m}_{s}"], again[f"{m}_{s}"]) for m in METRICS for s in ("mean", "std"))
+            _close(row[f"{m}_{s}"], again[f"{m}_{s}"]) for m in METRICS for s in ("mean", "std")
+        )
         yield same, what
 
 
@@ -207,8 +210,10 @@ def _made_by(file: Path, stated: dict, results_dir: Path, key: str | None = "cod
     found = found[key] if key else found
     if found == stated:
         return True, f"{name} was made by the code manifest.json states"
-    return False, (f"{name} was made by {describe_code_version(found)}, "
-                   f"but manifest.json states {describe_code_version(stated)}")
+    return False, (
+        f"{name} was made by {describe_code_version(found)}, "
+        f"but manifest.json states {describe_code_version(stated)}"
+    )
 
 
 def audit_code_versions(dataset_dir: Path, results_dir: Path):
@@ -225,8 +230,9 @@ def audit_code_versions(dataset_dir: Path, results_dir: Path):
         except Unreadable:
             continue  # audit_scores reports it
         for row in rows:
-            yield _made_by(dataset_dir / "scores" / run / f"{row['config']}.json", stated,
-                           results_dir)
+            yield _made_by(
+                dataset_dir / "scores" / run / f"{row['config']}.json", stated, results_dir
+            )
     results = dataset_dir / "results.csv"
     try:
         rows = _model_folds(results) if results.is_file() else []
@@ -236,11 +242,20 @@ def audit_code_versions(dataset_dir: Path, results_dir: Path):
     models = dict.fromkeys((row["trainer"], row["config"], row["fold"]) for row in rows)
     for trainer, config, fold in models:
         name = f"{trainer}__{config}"
-        trained = (results_dir / "nnUNet_results" / dataset_dir.name
-                   / model_folder_name(trainer, config) / f"fold_{fold}")
+        trained = (
+            results_dir
+            / "nnUNet_results"
+            / dataset_dir.name
+            / model_folder_name(trainer, config)
+            / f"fold_{fold}"
+        )
         yield _made_by(trained / TRAINING_FINGERPRINT_FILE, stated, results_dir)
-        yield _made_by(dataset_dir / "predictions" / name / f"fold_{fold}" / CODE_VERSION_FILE,
-                       stated, results_dir, key=None)
+        yield _made_by(
+            dataset_dir / "predictions" / name / f"fold_{fold}" / CODE_VERSION_FILE,
+            stated,
+            results_dir,
+            key=None,
+        )
         yield _made_by(dataset_dir / "evaluation" / name / f"fold_{fold}.json", stated, results_dir)
 
 
@@ -261,8 +276,12 @@ def audit_deployment(dataset_dir: Path, results_dir: Path):
         except Unreadable as error:
             yield False, f"{name}: the export cannot be checked: {error}"
             continue
-        model_folder = (results_dir / "nnUNet_results" / dataset_dir.name
-                        / model_folder_name(record["trainer"], record["config"]))
+        model_folder = (
+            results_dir
+            / "nnUNet_results"
+            / dataset_dir.name
+            / model_folder_name(record["trainer"], record["config"])
+        )
         checkpoint = model_folder / f"fold_{record['fold']}" / CHECKPOINT
         for file, key in ((onnx_file, "onnx_sha256"), (checkpoint, "checkpoint_sha256")):
             what = f"{file.relative_to(results_dir)} hashes as {record_file.name} records"
@@ -270,24 +289,36 @@ def audit_deployment(dataset_dir: Path, results_dir: Path):
                 yield _read(file, file_sha256) == record[key], what
             except Unreadable as error:
                 yield False, f"{what}: {error}"
-        what = (f"{name / onnx_file.name} reproduces PyTorch's outputs of "
-                f"{checkpoint.relative_to(results_dir)} on {reference_file.name}")
+        what = (
+            f"{name / onnx_file.name} reproduces PyTorch's outputs of "
+            f"{checkpoint.relative_to(results_dir)} on {reference_file.name}"
+        )
         try:
             for file in (onnx_file, reference_file):
                 if not file.is_file():
                     raise Unreadable(f"{file}: missing")
             # nnU-Net reports how it found the trainer on stdout, where the checks go.
             with contextlib.redirect_stdout(sys.stderr):
-                comparison = reproduce_outputs(onnx_file, reference_file, model_folder,
-                                               int(record["fold"]))
+                comparison = reproduce_outputs(
+                    onnx_file, reference_file, model_folder, int(record["fold"])
+                )
         # ValueError: a file ONNX Runtime or numpy cannot read; RuntimeError, EOFError and
         # UnpicklingError: a damaged checkpoint; KeyError: a reference without inputs.
-        except (Unreadable, OSError, ValueError, RuntimeError, EOFError, KeyError,
-                pickle.UnpicklingError) as error:
+        except (
+            Unreadable,
+            OSError,
+            ValueError,
+            RuntimeError,
+            EOFError,
+            KeyError,
+            pickle.UnpicklingError,
+        ) as error:
             yield False, f"{what}: {error}"
             continue
-        yield comparison["agree"], (
-            f"{what} (largest difference {comparison['max_abs_difference']:.3g})")
+        yield (
+            comparison["agree"],
+            (f"{what} (largest difference {comparison['max_abs_difference']:.3g})"),
+        )
 
 
 def audit(results_dir) -> bool:
@@ -300,10 +331,13 @@ def audit(results_dir) -> bool:
     for dataset_dir in datasets:
         raw_dir = results_dir / "nnUNet_raw" / dataset_dir.name
         plans_file = results_dir / "nnUNet_preprocessed" / dataset_dir.name / "nnUNetPlans.json"
-        checks = (audit_scores(dataset_dir), audit_metrics(dataset_dir, raw_dir),
-                  audit_manifest(dataset_dir, raw_dir, plans_file),
-                  audit_code_versions(dataset_dir, results_dir),
-                  audit_deployment(dataset_dir, results_dir))
+        checks = (
+            audit_scores(dataset_dir),
+            audit_metrics(dataset_dir, raw_dir),
+            audit_manifest(dataset_dir, raw_dir, plans_file),
+            audit_code_versions(dataset_dir, results_dir),
+            audit_deployment(dataset_dir, results_dir),
+        )
         for group in checks:
             for ok, what in group:
                 print(f"{'PASS' if ok else 'FAIL'} {dataset_dir.name}: {what}")

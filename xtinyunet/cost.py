@@ -12,7 +12,12 @@ from pathlib import Path
 from xtinyunet.io import read_csv, write_csv
 
 COLUMNS = [
-    "stage", "jobs", "wall_seconds", "cpu_seconds", "device", "device_seconds",
+    "stage",
+    "jobs",
+    "wall_seconds",
+    "cpu_seconds",
+    "device",
+    "device_seconds",
     "device_seconds_vs_selection",
 ]
 SELECTION = "selection (scoring every width + knee)"
@@ -44,7 +49,9 @@ def stage_cost(stage: str, benchmarks: list, device: str) -> dict:
 
 
 def cost_ledger(
-    selection_benchmarks: list, sweep_benchmarks: list | None, scoring_device: str,
+    selection_benchmarks: list,
+    sweep_benchmarks: list | None,
+    scoring_device: str,
     training_device: str,
 ) -> list[dict]:
     """The selection's row and, when the sweep was trained, the sweep's with the ratio of

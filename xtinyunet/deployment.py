@@ -170,9 +170,7 @@ def onnx_session(path, threads: int):
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     try:
-        return onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except _ort_errors() as error:
         raise ValueError(f"{path}: ONNX Runtime cannot load it: {error}") from None
 
@@ -188,8 +186,11 @@ def compare_outputs(expected: np.ndarray, found: np.ndarray) -> dict:
     """How far `found` is from `expected`: the largest absolute difference, and whether every
     element is within TOLERANCE."""
     if expected.shape != found.shape:
-        return {"agree": False, "max_abs_difference": math.inf,
-                "shapes": [list(expected.shape), list(found.shape)]}
+        return {
+            "agree": False,
+            "max_abs_difference": math.inf,
+            "shapes": [list(expected.shape), list(found.shape)],
+        }
     difference = np.abs(found.astype(np.float64) - expected)
     return {
         "agree": bool(np.allclose(found, expected, **TOLERANCE)),
@@ -236,23 +237,29 @@ def export_model(
     # nnU-Net's folder name <trainer>__<plans>__<configuration>, as the predictor reads it.
     trainer, _, configuration = model_folder.name.split("__")
     label = model_label(configuration, trainer, fold)
-    source, cases = deployment_cases(raw_dataset, predictor.dataset_json["file_ending"],
-                                     REFERENCE_IMAGES)
+    source, cases = deployment_cases(
+        raw_dataset, predictor.dataset_json["file_ending"], REFERENCE_IMAGES
+    )
     inputs = reference_inputs(predictor, cases)
     expected = torch_outputs(predictor.network, inputs)
     with atomic_path(onnx_file) as tmp:
         export_onnx(predictor.network, torch.from_numpy(inputs[:1]), tmp)
         onnx.checker.check_model(str(tmp))
-        input_shape = [d.dim_param or d.dim_value
-                       for d in onnx.load(str(tmp)).graph.input[0].type.tensor_type.shape.dim]
+        input_shape = [
+            d.dim_param or d.dim_value
+            for d in onnx.load(str(tmp)).graph.input[0].type.tensor_type.shape.dim
+        ]
         if input_shape[0] != BATCH_AXIS:
-            raise OutputMismatch(f"{label}: the exported input's batch axis is {input_shape[0]!r}, "
-                                 f"not dynamic")
+            raise OutputMismatch(
+                f"{label}: the exported input's batch axis is {input_shape[0]!r}, not dynamic"
+            )
         session = onnx_session(tmp, threads)
-        together = check_outputs(label, expected, run_onnx(session, inputs),
-                                 f"{len(inputs)} images in one batch")
+        together = check_outputs(
+            label, expected, run_onnx(session, inputs), f"{len(inputs)} images in one batch"
+        )
         alone = check_outputs(
-            label, expected,
+            label,
+            expected,
             np.concatenate([run_onnx(session, inputs[i : i + 1]) for i in range(len(inputs))]),
             "one image at a time",
         )
@@ -278,8 +285,12 @@ def export_model(
         "code_version": code_version(),
     }
     atomic_write_json(record_file, record)
-    log.info("%s: exported to %s; ONNX Runtime agrees with PyTorch (largest difference %.3g)",
-             label, onnx_file, record["max_abs_difference"])
+    log.info(
+        "%s: exported to %s; ONNX Runtime agrees with PyTorch (largest difference %.3g)",
+        label,
+        onnx_file,
+        record["max_abs_difference"],
+    )
     return record
 
 
@@ -335,27 +346,35 @@ def _measure_torch(request: dict) -> dict:
 
     predictor = load_predictor(request["model_folder"], request["fold"], request["threads"])
     network = predictor.network
-    single, batch = (torch.from_numpy(a)
-                     for a in _patch_inputs(request["reference"], request["batch_size"]))
+    single, batch = (
+        torch.from_numpy(a) for a in _patch_inputs(request["reference"], request["batch_size"])
+    )
     with torch.inference_mode():
         latency = time_runs(lambda: network(single), request["repeats"])
-        batches = time_runs(lambda: network(batch),
-                            throughput_runs(request["repeats"], request["batch_size"]))
+        batches = time_runs(
+            lambda: network(batch), throughput_runs(request["repeats"], request["batch_size"])
+        )
     weights = io.BytesIO()
     torch.save(network.state_dict(), weights)
-    return {"file": "network weights (torch.save of the state dict)",
-            "file_bytes": weights.getbuffer().nbytes,
-            **_timing(latency, batches, request["batch_size"])}
+    return {
+        "file": "network weights (torch.save of the state dict)",
+        "file_bytes": weights.getbuffer().nbytes,
+        **_timing(latency, batches, request["batch_size"]),
+    }
 
 
 def _measure_onnxruntime(request: dict) -> dict:
     session = onnx_session(request["onnx"], request["threads"])
     single, batch = _patch_inputs(request["reference"], request["batch_size"])
     latency = time_runs(lambda: run_onnx(session, single), request["repeats"])
-    batches = time_runs(lambda: run_onnx(session, batch),
-                        throughput_runs(request["repeats"], request["batch_size"]))
-    return {"file": "ONNX model", "file_bytes": Path(request["onnx"]).stat().st_size,
-            **_timing(latency, batches, request["batch_size"])}
+    batches = time_runs(
+        lambda: run_onnx(session, batch), throughput_runs(request["repeats"], request["batch_size"])
+    )
+    return {
+        "file": "ONNX model",
+        "file_bytes": Path(request["onnx"]).stat().st_size,
+        **_timing(latency, batches, request["batch_size"]),
+    }
 
 
 def _measure_sliding_window(request: dict) -> dict:
@@ -363,8 +382,9 @@ def _measure_sliding_window(request: dict) -> dict:
     Gaussian weighting, mirroring): read, preprocess, predict, resample back, argmax; no
     writing. The first case runs once untimed first."""
     predictor = load_predictor(request["model_folder"], request["fold"], request["threads"])
-    source, cases = deployment_cases(request["raw_dataset"],
-                                     predictor.dataset_json["file_ending"], request["cases"])
+    source, cases = deployment_cases(
+        request["raw_dataset"], predictor.dataset_json["file_ending"], request["cases"]
+    )
     reader = predictor.plans_manager.image_reader_writer_class()
 
     def segment(files):
@@ -421,18 +441,31 @@ def run_in_child(task: str, request: dict) -> dict:
         # The child imports this very package, wherever it was found (a workflow script finds
         # it beside itself, not installed).
         python_path = [str(PACKAGE_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(python_path),
-               "nnUNet_def_n_proc": str(request["threads"]),
-               "OMP_NUM_THREADS": str(request["threads"])}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "nnUNet_def_n_proc": str(request["threads"]),
+            "OMP_NUM_THREADS": str(request["threads"]),
+        }
         child = subprocess.run(
-            [sys.executable, "-m", "xtinyunet.deployment", task,
-             str(scratch / "request.json"), str(scratch / "result.json")],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "xtinyunet.deployment",
+                task,
+                str(scratch / "request.json"),
+                str(scratch / "result.json"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
         )
         print(child.stdout, end="")
         if child.returncode != 0:
-            raise RuntimeError(f"measuring {task} failed (exit {child.returncode}): "
-                               f"{child.stdout[-2000:]}")
+            raise RuntimeError(
+                f"measuring {task} failed (exit {child.returncode}): {child.stdout[-2000:]}"
+            )
         return read_json(scratch / "result.json")
 
 
@@ -448,8 +481,17 @@ def cpu_name() -> str:
 
 
 def measure_model(
-    record_file, onnx_file, reference_file, model_folder, raw_dataset, result_file, *,
-    threads: int, repeats: int, batch_size: int, sliding_window_images: int,
+    record_file,
+    onnx_file,
+    reference_file,
+    model_folder,
+    raw_dataset,
+    result_file,
+    *,
+    threads: int,
+    repeats: int,
+    batch_size: int,
+    sliding_window_images: int,
 ) -> dict:
     """What running the model exported in `record_file` costs, written to `result_file` (JSON):
     file size, batch-1 latency (median, p95), throughput at `batch_size` and peak memory under
@@ -463,10 +505,14 @@ def measure_model(
 
     exported = read_json(record_file)
     request = {
-        "onnx": str(onnx_file), "reference": str(reference_file),
-        "model_folder": str(model_folder), "fold": exported["fold"],
+        "onnx": str(onnx_file),
+        "reference": str(reference_file),
+        "model_folder": str(model_folder),
+        "fold": exported["fold"],
         "raw_dataset": str(raw_dataset),
-        "threads": threads, "repeats": repeats, "batch_size": batch_size,
+        "threads": threads,
+        "repeats": repeats,
+        "batch_size": batch_size,
         "cases": sliding_window_images,
     }
     load_before = os.getloadavg()
@@ -496,19 +542,44 @@ def measure_model(
 # --- Tables and figure -------------------------------------------------------------------------
 
 DEPLOYMENT_COLUMNS = (
-    "model", "config", "trainer", "fold", "params", "flops", "dice_mean", "dice_std",
-    "threads", "input_shape", "batch_size", "onnx_bytes", "torch_bytes",
-    *(f"{runtime}_{measure}" for measure in (
-        "latency_ms_median", "latency_ms_p95", "throughput_images_per_s", "peak_rss_mb",
-    ) for runtime in RUNTIMES),
-    "sliding_window_s_median", "sliding_window_s_max", "sliding_window_images",
-    "sliding_window_peak_rss_mb", "cpu", "load_average_before", "load_average_after", "manifest",
+    "model",
+    "config",
+    "trainer",
+    "fold",
+    "params",
+    "flops",
+    "dice_mean",
+    "dice_std",
+    "threads",
+    "input_shape",
+    "batch_size",
+    "onnx_bytes",
+    "torch_bytes",
+    *(
+        f"{runtime}_{measure}"
+        for measure in (
+            "latency_ms_median",
+            "latency_ms_p95",
+            "throughput_images_per_s",
+            "peak_rss_mb",
+        )
+        for runtime in RUNTIMES
+    ),
+    "sliding_window_s_median",
+    "sliding_window_s_max",
+    "sliding_window_images",
+    "sliding_window_peak_rss_mb",
+    "cpu",
+    "load_average_before",
+    "load_average_after",
+    "manifest",
 )
 TEXT_COLUMNS = ("model", "config", "trainer", "input_shape", "cpu", "manifest")
 
 
-def gather_deployment(models: list[dict], measurement_files, results_rows: list[dict],
-                      output_file, manifest) -> list[dict]:
+def gather_deployment(
+    models: list[dict], measurement_files, results_rows: list[dict], output_file, manifest
+) -> list[dict]:
     """One row per (model, fold) into `output_file` (deployment.csv): the measurements beside
     the model's parameters, FLOPs and Dice from the dataset's results (`results_rows`).
 
@@ -519,11 +590,16 @@ def gather_deployment(models: list[dict], measurement_files, results_rows: list[
     rows = []
     for measurement_file in dict.fromkeys(map(str, measurement_files)):
         measured = read_json(measurement_file)
-        names = [m["model"] for m in models
-                 if (m["configuration"], m["trainer"]) == (measured["config"], measured["trainer"])]
+        names = [
+            m["model"]
+            for m in models
+            if (m["configuration"], m["trainer"]) == (measured["config"], measured["trainer"])
+        ]
         if not names:
-            raise ValueError(f"{measurement_file}: {measured['config']} ({measured['trainer']}) "
-                             f"is none of the listed models")
+            raise ValueError(
+                f"{measurement_file}: {measured['config']} ({measured['trainer']}) "
+                f"is none of the listed models"
+            )
         runtimes, window = measured["runtimes"], measured["sliding_window"]
         row = {
             "config": measured["config"],
@@ -534,8 +610,16 @@ def gather_deployment(models: list[dict], measurement_files, results_rows: list[
             "batch_size": measured["batch_size"],
             "onnx_bytes": runtimes["onnxruntime"]["file_bytes"],
             "torch_bytes": runtimes["torch"]["file_bytes"],
-            **{f"{runtime}_{key}": runtimes[runtime][key] for runtime in RUNTIMES for key in (
-                "latency_ms_median", "latency_ms_p95", "throughput_images_per_s", "peak_rss_mb")},
+            **{
+                f"{runtime}_{key}": runtimes[runtime][key]
+                for runtime in RUNTIMES
+                for key in (
+                    "latency_ms_median",
+                    "latency_ms_p95",
+                    "throughput_images_per_s",
+                    "peak_rss_mb",
+                )
+            },
             "sliding_window_s_median": window["seconds_median"],
             "sliding_window_s_max": window["seconds_max"],
             "sliding_window_images": len(window["seconds_per_image"]),
@@ -548,10 +632,16 @@ def gather_deployment(models: list[dict], measurement_files, results_rows: list[
         for name in names:
             result = results.get((name, measured["fold"]))
             if result is None:
-                raise ValueError(f"{measurement_file}: no results row for {name}, fold "
-                                 f"{measured['fold']}")
-            rows.append({"model": name, **row, **{key: result[key] for key in (
-                "params", "flops", "dice_mean", "dice_std")}})
+                raise ValueError(
+                    f"{measurement_file}: no results row for {name}, fold {measured['fold']}"
+                )
+            rows.append(
+                {
+                    "model": name,
+                    **row,
+                    **{key: result[key] for key in ("params", "flops", "dice_mean", "dice_std")},
+                }
+            )
     write_csv(output_file, rows, DEPLOYMENT_COLUMNS)
     return rows
 
@@ -565,14 +655,14 @@ def read_deployment(path) -> list[dict]:
                 try:
                     row[column] = float(row[column]) if row[column] != "" else math.nan
                 except ValueError:
-                    raise ValueError(f"{path}: {column} of {row['model']} is not a number: "
-                                     f"{row[column]!r}") from None
+                    raise ValueError(
+                        f"{path}: {column} of {row['model']} is not a number: {row[column]!r}"
+                    ) from None
     return rows
 
 
 def _median_p95(row: dict, runtime: str) -> str:
-    return (f"{row[f'{runtime}_latency_ms_median']:.2f} / "
-            f"{row[f'{runtime}_latency_ms_p95']:.2f}")
+    return f"{row[f'{runtime}_latency_ms_median']:.2f} / {row[f'{runtime}_latency_ms_p95']:.2f}"
 
 
 def build_deployment_table(rows_by_dataset: dict[str, list[dict]], fold: int) -> list[dict]:
@@ -583,20 +673,24 @@ def build_deployment_table(rows_by_dataset: dict[str, list[dict]], fold: int) ->
         for row in rows:
             if row["model"] == SWEEP or row["fold"] != fold:
                 continue
-            table.append({
-                "Dataset": dataset,
-                "Model": row["model"],
-                "Params (k)": f"{row['params'] / 1e3:.2f}",
-                "Dice (%)": "n/a" if math.isnan(row["dice_mean"]) else f"{row['dice_mean']:.2f}",
-                "ONNX (MB)": f"{row['onnx_bytes'] / MB:.3f}",
-                "ORT latency (ms)": _median_p95(row, "onnxruntime"),
-                "PyTorch latency (ms)": _median_p95(row, "torch"),
-                "ORT (img/s)": f"{row['onnxruntime_throughput_images_per_s']:.1f}",
-                "PyTorch (img/s)": f"{row['torch_throughput_images_per_s']:.1f}",
-                "ORT peak RSS (MB)": f"{row['onnxruntime_peak_rss_mb']:.0f}",
-                "PyTorch peak RSS (MB)": f"{row['torch_peak_rss_mb']:.0f}",
-                "Whole image (s)": f"{row['sliding_window_s_median']:.3f}",
-            })
+            table.append(
+                {
+                    "Dataset": dataset,
+                    "Model": row["model"],
+                    "Params (k)": f"{row['params'] / 1e3:.2f}",
+                    "Dice (%)": "n/a"
+                    if math.isnan(row["dice_mean"])
+                    else f"{row['dice_mean']:.2f}",
+                    "ONNX (MB)": f"{row['onnx_bytes'] / MB:.3f}",
+                    "ORT latency (ms)": _median_p95(row, "onnxruntime"),
+                    "PyTorch latency (ms)": _median_p95(row, "torch"),
+                    "ORT (img/s)": f"{row['onnxruntime_throughput_images_per_s']:.1f}",
+                    "PyTorch (img/s)": f"{row['torch_throughput_images_per_s']:.1f}",
+                    "ORT peak RSS (MB)": f"{row['onnxruntime_peak_rss_mb']:.0f}",
+                    "PyTorch peak RSS (MB)": f"{row['torch_peak_rss_mb']:.0f}",
+                    "Whole image (s)": f"{row['sliding_window_s_median']:.3f}",
+                }
+            )
     if not table:
         raise ValueError(f"no deployment measurements of fold {fold} to tabulate")
     return table
@@ -627,10 +721,16 @@ def write_deployment_table(files_by_dataset: dict, fold: int, *, markdown, csv, 
     table = build_deployment_table(rows_by_dataset, fold)
     every_row = [row for rows in rows_by_dataset.values() for row in rows]
     caption = deployment_caption(every_row)
-    provenance = sorted({(name, row["manifest"]) for name, rows in rows_by_dataset.items()
-                         for row in rows})
-    atomic_write_text(markdown, to_markdown(table) + f"\n{caption}\n" + "".join(
-        f"\n{name}: provenance in {manifest}" for name, manifest in provenance) + "\n")
+    provenance = sorted(
+        {(name, row["manifest"]) for name, rows in rows_by_dataset.items() for row in rows}
+    )
+    atomic_write_text(
+        markdown,
+        to_markdown(table)
+        + f"\n{caption}\n"
+        + "".join(f"\n{name}: provenance in {manifest}" for name, manifest in provenance)
+        + "\n",
+    )
     atomic_write_text(csv, to_csv(table))
     atomic_write_text(latex, to_latex(table, caption, "tab:deployment"))
 

@@ -36,8 +36,14 @@ def reference_labels(raw_dataset, dataset_json: dict) -> list[Path]:
 
 
 def evaluate_model(
-    predictions, raw_dataset, plans_file, configuration: str,
-    per_case_file, summary_file, nnunet_summary_file, model: dict,
+    predictions,
+    raw_dataset,
+    plans_file,
+    configuration: str,
+    per_case_file,
+    summary_file,
+    nnunet_summary_file,
+    model: dict,
 ) -> dict:
     """Write per-case metrics, the summary (with complexity) and nnU-Net's own summary.json.
 
@@ -67,8 +73,12 @@ def evaluate_model(
         summary.update(metrics_available=True, **means)
         with atomic_path(nnunet_summary_file) as tmp:
             compute_metrics_on_folder2(
-                str(labels), str(predictions), str(dataset_json_file), str(plans_file),
-                output_file=str(tmp), num_processes=1,
+                str(labels),
+                str(predictions),
+                str(dataset_json_file),
+                str(plans_file),
+                output_file=str(tmp),
+                num_processes=1,
             )
     atomic_write_json(summary_file, summary)
     return summary

@@ -162,26 +162,47 @@ def plot_dice_vs_latency(rows: list[dict], title: str, paths) -> None:
     width sweep, when measured, as a line at its ONNX Runtime latencies."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    sweep = sorted((r for r in rows if r["model"] == SWEEP),
-                   key=lambda r: r["onnxruntime_latency_ms_median"])
+    sweep = sorted(
+        (r for r in rows if r["model"] == SWEEP), key=lambda r: r["onnxruntime_latency_ms_median"]
+    )
     if sweep:
-        ax.plot([r["onnxruntime_latency_ms_median"] for r in sweep],
-                [r["dice_mean"] for r in sweep], ".-", color="tab:blue", alpha=0.6,
-                label="width sweep (ORT)")
+        ax.plot(
+            [r["onnxruntime_latency_ms_median"] for r in sweep],
+            [r["dice_mean"] for r in sweep],
+            ".-",
+            color="tab:blue",
+            alpha=0.6,
+            label="width sweep (ORT)",
+        )
     named = [r for r in rows if r["model"] != SWEEP]
     for row, marker in zip(named, "*sDPv^<>o"):
         color = "tab:red" if row["model"] == XTINYUNET else None
         ort, eager = row["onnxruntime_latency_ms_median"], row["torch_latency_ms_median"]
-        (point,) = ax.plot(ort, row["dice_mean"], marker, color=color,
-                           markersize=14 if marker == "*" else 9, label=row["model"])
+        (point,) = ax.plot(
+            ort,
+            row["dice_mean"],
+            marker,
+            color=color,
+            markersize=14 if marker == "*" else 9,
+            label=row["model"],
+        )
         ax.plot([ort, eager], [row["dice_mean"]] * 2, "-", color=point.get_color(), lw=0.8)
-        ax.plot(eager, row["dice_mean"], marker, markerfacecolor="none",
-                markeredgecolor=point.get_color(), markersize=14 if marker == "*" else 9)
+        ax.plot(
+            eager,
+            row["dice_mean"],
+            marker,
+            markerfacecolor="none",
+            markeredgecolor=point.get_color(),
+            markersize=14 if marker == "*" else 9,
+        )
     ax.set_xscale("log")
     threads = sorted({int(r["threads"]) for r in rows})
-    ax.set_xlabel(f"CPU latency per image at the patch size (ms, batch 1, "
-                  f"{', '.join(map(str, threads))} thread(s)); filled: ONNX Runtime, "
-                  f"hollow: PyTorch", fontsize=8)
+    ax.set_xlabel(
+        f"CPU latency per image at the patch size (ms, batch 1, "
+        f"{', '.join(map(str, threads))} thread(s)); filled: ONNX Runtime, "
+        f"hollow: PyTorch",
+        fontsize=8,
+    )
     ax.set_ylabel("Dice (%)")
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower right")

@@ -50,8 +50,7 @@ def total_variation_knee(scores: Sequence[float]) -> Knee:
     normalized = min_max_normalize(scores)
     differences = np.abs(np.diff(normalized))
     split_scores = {
-        k: float(differences[k - 1 :].mean() - differences[:k].mean())
-        for k in range(2, n - 2)
+        k: float(differences[k - 1 :].mean() - differences[:k].mean()) for k in range(2, n - 2)
     }
     # Ties go to the smallest k; splits equal up to rounding count as tied, so the choice does
     # not hinge on the order in which float sums happened to round.

@@ -15,7 +15,12 @@ from pathlib import Path
 from xtinyunet.io import atomic_write_json
 
 PACKAGES = (
-    "torch", "nnunetv2", "snakemake", "monai", "snakemake-executor-plugin-slurm", "xtinyunet",
+    "torch",
+    "nnunetv2",
+    "snakemake",
+    "monai",
+    "snakemake-executor-plugin-slurm",
+    "xtinyunet",
 )
 CHUNK = 1 << 20
 # The project's checkout: the folder holding the xtinyunet package.
@@ -56,7 +61,9 @@ def _git(checkout: Path, *args) -> str:
     # --no-optional-locks: parallel jobs share the checkout; status must not take its index lock.
     return subprocess.run(
         ["git", "--no-optional-locks", "-C", str(checkout), *args],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
 
 
@@ -124,8 +131,9 @@ def write_code_version(folder) -> None:
     atomic_write_json(Path(folder) / CODE_VERSION_FILE, code_version())
 
 
-def write_manifest(path, *, config: dict, dataset: str, raw_digest: dict, plans_file,
-                   device: str) -> dict:
+def write_manifest(
+    path, *, config: dict, dataset: str, raw_digest: dict, plans_file, device: str
+) -> dict:
     """The manifest of one dataset's run. GPU models are in each score record (the jobs that
     ran on them know them); this job records its own platform."""
     manifest = {

@@ -27,7 +27,11 @@ def write_score_record(path, score: Score, seed: int, settings: dict) -> None:
         "params": score.params,
         "sensitivity": score.sensitivity,
         "seed": seed,
-        **{k: v for k, v in asdict(score).items() if k not in ("configuration", "sensitivity", "params")},
+        **{
+            k: v
+            for k, v in asdict(score).items()
+            if k not in ("configuration", "sensitivity", "params")
+        },
         "settings": settings,
         "code_version": code_version(),
     }

@@ -51,9 +51,23 @@ def plot_sensitivity_differences(selection: dict, path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(params, steps, "o-", color="tab:blue", label="|s_i - s_(i-1)|")
     for candidate, step in zip(candidates, steps):
-        ax.annotate(str(candidate["cap"]), (candidate["params"], step), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+        ax.annotate(
+            str(candidate["cap"]),
+            (candidate["params"], step),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=7,
+        )
         if candidate["config"] == selection["config"]:
-            ax.plot(candidate["params"], step, "*", color="tab:red", markersize=16, label=f"selected: {candidate['config']}")
+            ax.plot(
+                candidate["params"],
+                step,
+                "*",
+                color="tab:red",
+                markersize=16,
+                label=f"selected: {candidate['config']}",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
     ax.set_ylabel("normalized sensitivity difference")

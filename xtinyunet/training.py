@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from xtinyunet.io import atomic_write_json, read_json
+
 # model_folder_name is imported from here by callers that also train.
 from xtinyunet.names import NO_DEEP_SUPERVISION, PLANS, model_folder_name  # noqa: F401
 from xtinyunet.provenance import TRAINING_FINGERPRINT_FILE, code_version, file_sha256
@@ -44,7 +45,6 @@ def training_iterations(trainer: str) -> int | None:
     if nnunet := NNUNET_EPOCHS.fullmatch(name):
         return int(nnunet[1] or 1000) * NNUNET_ITERATIONS_PER_EPOCH
     return None
-
 
 
 def nnunet_trainer_module(name: str) -> str | None:
@@ -163,8 +163,10 @@ def prepare_output_folder(output_folder, fingerprint: dict) -> bool:
             ", ".join(_differences(earlier, fingerprint)),
         )
     elif output_folder.exists() and any(output_folder.iterdir()):
-        log.info("%s: no unfinished training to continue; starting from epoch 0 in a clean "
-                 "folder", output_folder)
+        log.info(
+            "%s: no unfinished training to continue; starting from epoch 0 in a clean folder",
+            output_folder,
+        )
     if output_folder.exists():
         shutil.rmtree(output_folder)
     output_folder.mkdir(parents=True)
@@ -217,9 +219,7 @@ def train(
     )
     plans = read_json(preprocessed_dir / f"{PLANS}.json")
     ensure_splits_file(preprocessed_dir, plans, configuration)
-    fingerprint = training_fingerprint(
-        preprocessed_dir, plans, configuration, trainer, fold, seed
-    )
+    fingerprint = training_fingerprint(preprocessed_dir, plans, configuration, trainer, fold, seed)
     resume = prepare_output_folder(output_folder, fingerprint)
     if seed is not None:
         seed_training(seed)

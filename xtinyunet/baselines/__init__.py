@@ -78,4 +78,3 @@ def with_baselines(plans: dict, patch_sizes: dict[str, Sequence[int]] | None = N
             },
         }
     return updated
-
