@@ -25,6 +25,57 @@ def save(fig, paths) -> None:
             fig.savefig(tmp, format=str(path).rsplit(".", 1)[-1], dpi=150)
 
 
+def draw_sensitivity_differences(ax, selection: dict, color: str, selected: dict) -> None:
+    """The selection's curve on `ax`: |s_i - s_(i-1)| per candidate against its parameters,
+    each point labelled with its cap, the selected candidate drawn with the plot keywords
+    `selected` (docs/method.md section 3)."""
+    candidates = selection["candidates"][1:]  # the widest has no predecessor
+    ax.plot(
+        [c["params"] for c in candidates],
+        selection["differences"],
+        "o-",
+        color=color,
+        alpha=0.8,
+        label="sensitivity difference |s_i − s_(i−1)|",
+    )
+    for candidate, step in zip(candidates, selection["differences"]):
+        ax.annotate(
+            str(candidate["cap"]),
+            (candidate["params"], step),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=7,
+        )
+        if candidate["config"] == selection["config"]:
+            ax.plot(candidate["params"], step, linestyle="none", **selected)
+
+
+def plot_sensitivity_differences(selection: dict, title: str, paths) -> None:
+    """x = parameters (log), y = |s_i - s_(i-1)| per candidate, the selection starred."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    draw_sensitivity_differences(
+        ax,
+        selection,
+        "tab:blue",
+        {
+            "marker": "*",
+            "color": "tab:red",
+            "markersize": 16,
+            "label": f"selected: {selection['config']}",
+        },
+    )
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters")
+    ax.set_ylabel("normalized sensitivity difference")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    save(fig, paths)
+    plt.close(fig)
+
+
 def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths) -> None:
     """Dice (mean ± std) vs parameters of every trained width (log x), the baseline's
     Dice - std as a dashed line, the lightweight baselines as markers, XTinyU-Net starred; on a
@@ -72,26 +123,18 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
     ax.set_title(title)
 
     twin = ax.twinx()
-    candidates = selection["candidates"][1:]
-    twin.plot(
-        [c["params"] for c in candidates],
-        selection["differences"],
-        "^:",
-        color="tab:green",
-        alpha=0.7,
-        label="sensitivity difference",
+    draw_sensitivity_differences(
+        twin,
+        selection,
+        "tab:green",
+        {
+            "marker": "o",
+            "markersize": 14,
+            "markerfacecolor": "none",
+            "markeredgecolor": "tab:red",
+            "label": "selected",
+        },
     )
-    for candidate, step in zip(candidates, selection["differences"]):
-        if candidate["config"] == selection["config"]:
-            twin.plot(
-                candidate["params"],
-                step,
-                "o",
-                markersize=14,
-                markerfacecolor="none",
-                markeredgecolor="tab:red",
-                label="selected",
-            )
     twin.set_ylabel("|s_i − s_(i−1)|")
     handles, labels = ax.get_legend_handles_labels()
     more_handles, more_labels = twin.get_legend_handles_labels()

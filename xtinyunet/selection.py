@@ -1,8 +1,7 @@
-"""Turn a scores table into the XTinyU-Net selection and its sensitivity-difference plot."""
+"""Turn a scores table into the XTinyU-Net selection (its plot: xtinyunet/figures.py)."""
 
 from __future__ import annotations
 
-from xtinyunet.io import atomic_path
 from xtinyunet.knee import KNEE_METHODS
 from xtinyunet.proxy_names import PRIMARY_METRIC, score_column
 
@@ -36,44 +35,3 @@ def select(rows: list[dict], method: str = "total_variation", metric=PRIMARY_MET
         "differences": knee.differences,
         "split_scores": {str(k): score for k, score in knee.split_scores.items()},
     }
-
-
-def plot_sensitivity_differences(selection: dict, path, title: str) -> None:
-    """x = parameters (log), y = |s_i - s_{i-1}| per candidate, the selection starred."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    candidates = selection["candidates"][1:]  # the widest has no predecessor
-    params = [c["params"] for c in candidates]
-    steps = selection["differences"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(params, steps, "o-", color="tab:blue", label="|s_i - s_(i-1)|")
-    for candidate, step in zip(candidates, steps):
-        ax.annotate(
-            str(candidate["cap"]),
-            (candidate["params"], step),
-            textcoords="offset points",
-            xytext=(0, 6),
-            ha="center",
-            fontsize=7,
-        )
-        if candidate["config"] == selection["config"]:
-            ax.plot(
-                candidate["params"],
-                step,
-                "*",
-                color="tab:red",
-                markersize=16,
-                label=f"selected: {candidate['config']}",
-            )
-    ax.set_xscale("log")
-    ax.set_xlabel("parameters")
-    ax.set_ylabel("normalized sensitivity difference")
-    ax.set_title(title)
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
