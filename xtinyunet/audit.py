@@ -32,6 +32,7 @@ from pathlib import Path
 from xtinyunet.evaluation import reference_labels
 from xtinyunet.io import read_json
 from xtinyunet.metrics import METRICS, evaluate_folder, summarize
+from xtinyunet.names import PLANS_FILE
 from xtinyunet.provenance import (
     CODE_VERSION_FILE,
     TRAINING_FINGERPRINT_FILE,
@@ -330,7 +331,7 @@ def audit(results_dir) -> bool:
         return False
     for dataset_dir in datasets:
         raw_dir = results_dir / "nnUNet_raw" / dataset_dir.name
-        plans_file = results_dir / "nnUNet_preprocessed" / dataset_dir.name / "nnUNetPlans.json"
+        plans_file = results_dir / "nnUNet_preprocessed" / dataset_dir.name / PLANS_FILE
         checks = (
             audit_scores(dataset_dir),
             audit_metrics(dataset_dir, raw_dir),
