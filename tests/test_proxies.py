@@ -142,7 +142,8 @@ def test_synflow_of_a_positive_linear_network_is_twice_its_output():
     each layer's sum of |W * dR/dW| equals R: the score is log(2R)."""
     torch.manual_seed(4)
     network = torch.nn.Sequential(
-        torch.nn.Linear(4, 5, bias=False), torch.nn.LeakyReLU(inplace=True),
+        torch.nn.Linear(4, 5, bias=False),
+        torch.nn.LeakyReLU(inplace=True),
         torch.nn.Linear(5, 3, bias=False),
     )
     before = {k: v.clone() for k, v in network.state_dict().items()}
@@ -281,17 +282,27 @@ def test_unknown_metric_in_the_config_fails_before_any_job_and_lists_the_known(t
         }
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
         run = subprocess.run(
-            [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", tmp_path,
-             "--cores", "1"],
-            capture_output=True, text=True,
+            [
+                BIN / "snakemake",
+                "--snakefile",
+                REPO / "Snakefile",
+                "--directory",
+                tmp_path,
+                "--cores",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
             env=workflow_env(tmp_path),
         )
         return run.returncode, run.stdout + run.stderr
 
     code, said = run_with(["jacobian", "nawsot"])
     assert code != 0
-    assert ("config.yaml: scoring.metrics: unknown metric 'nawsot'; known metrics: jacobian, "
-            "naswot, swap, grad_norm, snip, synflow") in said
+    assert (
+        "config.yaml: scoring.metrics: unknown metric 'nawsot'; known metrics: jacobian, "
+        "naswot, swap, grad_norm, snip, synflow"
+    ) in said
     code, said = run_with(["naswot"])
     assert code != 0 and "scoring.metrics: ['naswot'] lacks 'jacobian'" in said
     assert not (tmp_path / "results").exists()
@@ -302,11 +313,19 @@ def score_records(tmp_path, metrics):
     files = []
     for cap in (4, 16, 8):
         path = tmp_path / f"2d_xtiny{cap}.json"
-        atomic_write_json(path, {
-            "config": f"2d_xtiny{cap}", "cap": cap, "params": cap * 100, "sensitivity": cap / 3,
-            "seed": 369, "n_images": 5, "n_finite": 5,
-            "proxies": {m: cap * (i + 2.5) for i, m in enumerate(metrics) if m != "jacobian"},
-        })
+        atomic_write_json(
+            path,
+            {
+                "config": f"2d_xtiny{cap}",
+                "cap": cap,
+                "params": cap * 100,
+                "sensitivity": cap / 3,
+                "seed": 369,
+                "n_images": 5,
+                "n_finite": 5,
+                "proxies": {m: cap * (i + 2.5) for i, m in enumerate(metrics) if m != "jacobian"},
+            },
+        )
         files.append(path)
     return files
 
@@ -318,7 +337,9 @@ def test_scores_table_has_a_column_per_metric_and_the_paper_table_without(tmp_pa
     assert table.read_text().splitlines()[0] == ",".join(TABLE_COLUMNS + ("swap", "naswot"))
     rows = read_scores_table(table, metrics)
     assert [(r["cap"], r["swap"], r["naswot"]) for r in rows] == [
-        (16, 56.0, 72.0), (8, 28.0, 36.0), (4, 14.0, 18.0)
+        (16, 56.0, 72.0),
+        (8, 28.0, 36.0),
+        (4, 14.0, 18.0),
     ]
     alone = tmp_path / "alone.csv"
     write_scores_table(score_records(tmp_path, metrics), alone)
@@ -343,17 +364,42 @@ DICE = {64: 90.0, 32: 91.0, 16: 89.0, 8: 70.0, 4: 40.0, 2: 20.0, 1: 10.0}
 
 
 def comparison_selections():
-    rows = [{"config": f"2d_xtiny{c}", "cap": c, "params": c * 1000, "sensitivity": j,
-             "swap": s, "seed": 1, "n_images": 5} for c, j, s in zip(CAPS, JACOBIAN, SWAP)]
+    rows = [
+        {
+            "config": f"2d_xtiny{c}",
+            "cap": c,
+            "params": c * 1000,
+            "sensitivity": j,
+            "swap": s,
+            "seed": 1,
+            "n_images": 5,
+        }
+        for c, j, s in zip(CAPS, JACOBIAN, SWAP)
+    ]
     return {metric: select(rows, metric=metric) for metric in ("jacobian", "swap")}
 
 
 def trained_results(tmp_path):
     """The sweep's and nnU-Net's rows as results.csv holds them, read back as the rule does."""
-    sweep = [{"model": "sweep", "config": f"2d_xtiny{c}", "fold": 0, "params": c * 1000,
-              "dice_mean": d, "dice_std": 1.0} for c, d in DICE.items()]
-    full = {"model": "nnU-Net", "config": "2d", "fold": 0, "params": 64000,
-            "dice_mean": 90.0, "dice_std": 2.0}
+    sweep = [
+        {
+            "model": "sweep",
+            "config": f"2d_xtiny{c}",
+            "fold": 0,
+            "params": c * 1000,
+            "dice_mean": d,
+            "dice_std": 1.0,
+        }
+        for c, d in DICE.items()
+    ]
+    full = {
+        "model": "nnU-Net",
+        "config": "2d",
+        "fold": 0,
+        "params": 64000,
+        "dice_mean": 90.0,
+        "dice_std": 2.0,
+    }
     write_csv(tmp_path / "results.csv", sweep + [full], RESULT_COLUMNS)
     return read_results(tmp_path / "results.csv")
 
@@ -362,7 +408,10 @@ def test_comparison_table_per_metric(tmp_path):
     selections = comparison_selections()
     jacobian, swap = comparison_rows(selections, trained_results(tmp_path), fold=0)
     assert (jacobian["config"], jacobian["dice_mean"], jacobian["on_plateau"]) == (
-        "2d_xtiny16", 89.0, "yes")
+        "2d_xtiny16",
+        89.0,
+        "yes",
+    )
     assert (swap["config"], swap["dice_mean"], swap["on_plateau"]) == ("2d_xtiny8", 70.0, "no")
     # Kendall's tau-b over the 7 widths (21 pairs), by hand. Jacobian: the 6 pairs among the
     # four widest tie in the metric; the other 15 are concordant: 15 / sqrt(15 * 21).
@@ -385,7 +434,11 @@ def test_comparison_without_a_trained_sweep_leaves_the_dice_columns_empty(tmp_pa
     assert [r["config"] for r in rows] == ["2d_xtiny16", "2d_xtiny8"]
     for row in rows:
         assert (row["dice_mean"], row["on_plateau"], row["kendall_tau"], row["n_widths"]) == (
-            "", "", "", 0)
+            "",
+            "",
+            "",
+            0,
+        )
     plot_comparison(comparison_selections(), None, 0, "T", [tmp_path / "c.png"])
     assert (tmp_path / "c.png").stat().st_size > 0
 
@@ -410,7 +463,8 @@ def assert_comparison_agrees(dataset):
     nnunet = next((r for r in rows if r["model"] == "nnU-Net"), None)
     for metric, row in table.items():
         selection = read_json(
-            dataset / "selection_seed369_kall.json" if metric == "jacobian"
+            dataset / "selection_seed369_kall.json"
+            if metric == "jacobian"
             else dataset / "proxies" / f"selection_{metric}_seed369_kall.json"
         )
         assert selection == select(scores, metric=metric)
@@ -443,8 +497,19 @@ def test_a_small_run_compares_every_metric(tmp_path):
     results = tmp_path / "results"
     config = {
         "results_dir": str(results),
-        "datasets": [{"id": 821, "name": "Proxy", "source": {
-            "type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 21}}],
+        "datasets": [
+            {
+                "id": 821,
+                "name": "Proxy",
+                "source": {
+                    "type": "synthetic",
+                    "num_train": 12,
+                    "num_test": 2,
+                    "image_size": 32,
+                    "seed": 21,
+                },
+            }
+        ],
         "scoring": {"metrics": ALL, "batch_size": 4},
         "training": {"sweep": False},
     }
@@ -452,9 +517,20 @@ def test_a_small_run_compares_every_metric(tmp_path):
     dataset = results / "Dataset821_Proxy"
     outputs = [dataset / "proxies" / f"comparison.{ext}" for ext in ("png", "pdf", "csv")]
     run = subprocess.run(
-        [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", tmp_path,
-         "--cores", "2", *outputs],
-        capture_output=True, text=True, timeout=900, env=workflow_env(tmp_path),
+        [
+            BIN / "snakemake",
+            "--snakefile",
+            REPO / "Snakefile",
+            "--directory",
+            tmp_path,
+            "--cores",
+            "2",
+            *outputs,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=workflow_env(tmp_path),
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
     assert not (dataset / "results.csv").exists()  # nothing was trained for it

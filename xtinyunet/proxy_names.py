@@ -29,8 +29,7 @@ def check_metrics(names: Sequence[str]) -> None:
     unknown = [name for name in names if name not in METRICS]
     if unknown:
         raise ValueError(
-            f"unknown metric {', '.join(map(repr, unknown))}; "
-            f"known metrics: {', '.join(METRICS)}"
+            f"unknown metric {', '.join(map(repr, unknown))}; known metrics: {', '.join(METRICS)}"
         )
     if len(set(names)) != len(names):
         raise ValueError(f"a metric is listed twice in {list(names)}")
