@@ -7,7 +7,7 @@ import math
 
 from scipy.stats import kendalltau
 
-from xtinyunet.figures import _pyplot, save
+from xtinyunet.figures import _pyplot, draw_width_sweep, save
 from xtinyunet.io import write_csv
 from xtinyunet.proxy_names import score_column
 from xtinyunet.results import SWEEP
@@ -94,18 +94,8 @@ def plot_comparison(
     handles = []
     if widths:
         dice = ax.twinx()
-        sweep = sorted(widths.values(), key=lambda row: row["params"])
         handles.append(
-            dice.errorbar(
-                [r["params"] for r in sweep],
-                [r["dice_mean"] for r in sweep],
-                yerr=[r["dice_std"] for r in sweep],
-                fmt="s-",
-                color="0.6",
-                capsize=3,
-                label="width sweep (Dice)",
-                zorder=1,
-            )
+            draw_width_sweep(dice, list(widths.values()), fmt="s-", color="0.6", zorder=1)
         )
         floor = plateau_floor(results, fold)
         if not math.isnan(floor):

@@ -25,6 +25,18 @@ def save(fig, paths) -> None:
             fig.savefig(tmp, format=str(path).rsplit(".", 1)[-1], dpi=150)
 
 
+def draw_width_sweep(ax, rows: list[dict], **style):
+    """The trained widths' Dice (mean ± std) against their parameters on `ax`, narrowest
+    first; `style` adds or overrides matplotlib's errorbar keywords."""
+    rows = sorted(rows, key=lambda row: row["params"])
+    return ax.errorbar(
+        [row["params"] for row in rows],
+        [row["dice_mean"] for row in rows],
+        yerr=[row["dice_std"] for row in rows],
+        **{"capsize": 3, "label": "width sweep (Dice)", **style},
+    )
+
+
 def draw_sensitivity_differences(ax, selection: dict, color: str, selected: dict) -> None:
     """The selection's curve on `ax`: |s_i - s_(i-1)| per candidate against its parameters,
     each point labelled with its cap, the selected candidate drawn with the plot keywords
@@ -83,17 +95,9 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
     section 7.1)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    sweep = sorted((r for r in results if r["model"] == SWEEP), key=lambda r: r["params"])
+    sweep = [r for r in results if r["model"] == SWEEP]
     if sweep:
-        ax.errorbar(
-            [r["params"] for r in sweep],
-            [r["dice_mean"] for r in sweep],
-            yerr=[r["dice_std"] for r in sweep],
-            fmt="o-",
-            color="tab:blue",
-            capsize=3,
-            label="width sweep (Dice)",
-        )
+        draw_width_sweep(ax, sweep, fmt="o-", color="tab:blue")
     baseline = next((r for r in results if r["model"] == NNUNET), None)
     if baseline is not None and not math.isnan(baseline["dice_mean"]):
         ax.axhline(
