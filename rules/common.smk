@@ -1,3 +1,4 @@
+import functools
 import json
 import shlex
 from pathlib import Path
@@ -20,6 +21,7 @@ from xtinyunet.names import (
     configuration_pattern,
     model_folder_name,
 )
+from xtinyunet.provenance import planned_inputs_digest
 from xtinyunet.proxy_names import (
     METRICS as KNOWN_METRICS,
     PRIMARY_METRIC,
@@ -317,6 +319,35 @@ def dataset_config(wildcards):
 def num_images_value(wildcards):
     """The `num_images` wildcard as the scorer takes it: None for all training cases."""
     return None if wildcards.num_images == "all" else int(wildcards.num_images)
+
+
+def planned_inputs(wildcards):
+    """Digest of what a job of one configuration is computed from (a param: its change, not
+    the plans' modification time, reruns the job). Known once the candidates are written.
+    """
+    checkpoints.write_candidates.get(dataset=wildcards.dataset)
+    preprocessed = plans_file(wildcards.dataset).parent
+    return _planned_inputs_digest(
+        preprocessed,
+        wildcards.configuration,
+        raw_splits_file(wildcards.dataset),
+        _modification_times(preprocessed),
+    )
+
+
+def _modification_times(folder):
+    return tuple(
+        (folder / name).stat().st_mtime_ns
+        for name in (PLANS_FILE, "dataset.json", "dataset_fingerprint.json")
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _planned_inputs_digest(
+    preprocessed, configuration, splits_file, modification_times
+):
+    """Cached per file state: a DAG has many jobs per configuration."""
+    return planned_inputs_digest(preprocessed, configuration, splits_file)
 
 
 def candidate_scores(wildcards):

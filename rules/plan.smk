@@ -36,7 +36,7 @@ checkpoint write_candidates:
     input:
         plans_file("{dataset}"),
     output:
-        update(candidates_file("{dataset}")),
+        candidates_file("{dataset}"),
     log:
         LOGS / "write_candidates" / "{dataset}.log",
     localrule: True

@@ -1,9 +1,12 @@
 rule score_candidate:
     """Sensitivity of one width candidate at initialization: one job per GPU node on a cluster."""
+
+    # ancient: a re-plan renews these files' times; param planned_inputs says whether their
+    # content changed for this candidate.
     input:
-        candidates=candidates_file("{dataset}"),
-        plans=plans_file("{dataset}"),
-        dataset_json=preprocessed_dataset_json("{dataset}"),
+        candidates=ancient(candidates_file("{dataset}")),
+        plans=ancient(plans_file("{dataset}")),
+        dataset_json=ancient(preprocessed_dataset_json("{dataset}")),
     output:
         score_file("{dataset}", "{seed}", "{num_images}", "{configuration}"),
     log:
@@ -27,6 +30,7 @@ rule score_candidate:
         device=SCORING["device"],
         precision=SCORING["precision"],
         metrics=METRICS,
+        planned_inputs=planned_inputs,
     script:
         "../workflow_scripts/score_candidate.py"
 

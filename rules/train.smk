@@ -1,9 +1,12 @@
 rule train_model:
     """One fold of one model, trained by nnU-Net (seeded); a rerun continues an unfinished
     attempt on the same inputs, and otherwise starts again from epoch 0."""
+
+    # ancient: a re-plan renews these files' times; param planned_inputs says whether their
+    # content changed for this configuration.
     input:
-        plans=plans_file("{dataset}"),
-        candidates=candidates_file("{dataset}"),
+        plans=ancient(plans_file("{dataset}")),
+        candidates=ancient(candidates_file("{dataset}")),
     output:
         final_checkpoint("{dataset}", "{trainer}", "{configuration}", "{fold}"),
     log:
@@ -29,6 +32,7 @@ rule train_model:
         device=TRAINING["device"],
         seed=TRAINING["seed"],
         final_validation=TRAINING["final_validation"],
+        planned_inputs=planned_inputs,
     script:
         "../workflow_scripts/train_model.py"
 
@@ -70,7 +74,8 @@ rule evaluate_predictions:
     input:
         predictions=rules.predict_test_set.output[0],
         raw=raw_dataset_json("{dataset}"),
-        plans=plans_file("{dataset}"),
+        plans=ancient(plans_file("{dataset}")),
+        candidates=ancient(candidates_file("{dataset}")),
     output:
         per_case=evaluation_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", ".csv"
@@ -100,5 +105,7 @@ rule evaluate_predictions:
     conda:
         "../envs/xtinyunet.yaml"
     threads: 1
+    params:
+        planned_inputs=planned_inputs,
     script:
         "../workflow_scripts/evaluate_predictions.py"

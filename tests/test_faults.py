@@ -89,7 +89,13 @@ def test_a_scoring_job_killed_while_scoring_leaves_no_score_and_a_rerun_complete
 
     # What an uninterrupted run gives: the same score, computed here with the job's one thread.
     preprocessed = results / "nnUNet_preprocessed" / dataset.name
-    settings = {"num_images": None, "batch_size": 1, "device": "cpu", "precision": "float32"}
+    settings = {
+        "num_images": None,
+        "batch_size": 1,
+        "device": "cpu",
+        "precision": "float32",
+        "metrics": ["jacobian"],
+    }
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

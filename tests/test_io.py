@@ -16,7 +16,6 @@ from xtinyunet.io import (
     staged_directory,
     update_json,
     write_csv,
-    write_json_if_changed,
 )
 
 
@@ -228,13 +227,3 @@ def test_publish_directory_failing_puts_the_earlier_version_back(tmp_path, earli
         assert target.read_text() == "old"
     else:
         assert target.is_symlink() and target.resolve() == elsewhere.resolve()
-
-
-def test_write_json_if_changed_leaves_the_same_content_alone(tmp_path):
-    path = tmp_path / "candidates.json"
-    assert write_json_if_changed(path, [{"cap": 8}]) is True
-    os.utime(path, ns=(10**18, 10**18))
-    assert write_json_if_changed(path, [{"cap": 8}]) is False
-    assert path.stat().st_mtime_ns == 10**18
-    assert write_json_if_changed(path, [{"cap": 4}]) is True
-    assert read_json(path) == [{"cap": 4}]

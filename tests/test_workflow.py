@@ -160,7 +160,7 @@ def test_rerun_does_nothing_and_a_replan_restores_the_candidates(finished_run):
     # A re-plan rewrites nnUNetPlans.json without the candidates: they must be written again.
     plans_file = results / "nnUNet_preprocessed" / "Dataset811_GrayUS" / "nnUNetPlans.json"
     candidates = results / "Dataset811_GrayUS" / "candidates.json"
-    candidates_written = candidates.stat().st_mtime_ns
+    candidates_written = candidates.read_bytes()
     with_candidates = plans_file.read_bytes()
     plans = json.loads(with_candidates)
     plans["configurations"] = {"2d": plans["configurations"]["2d"]}
@@ -169,8 +169,9 @@ def test_rerun_does_nothing_and_a_replan_restores_the_candidates(finished_run):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "write_candidates" in said(rerun)
     assert plans_file.read_bytes() == with_candidates
-    # The same plans again: the candidate list is left alone and nothing is retrained.
-    assert candidates.stat().st_mtime_ns == candidates_written
+    # The same plans again: the same candidates, newer files, and nothing is scored, trained,
+    # predicted or evaluated again (the jobs' planned_inputs digest is unchanged).
+    assert candidates.read_bytes() == candidates_written
     for rule in ("score_candidate", "train_model", "predict_test_set", "evaluate_predictions"):
         assert f"rule {rule}:" not in said(rerun)
 
@@ -180,15 +181,20 @@ def test_rerun_does_nothing_and_a_replan_restores_the_candidates(finished_run):
 def test_results_agree_with_an_independent_recomputation(finished_run, dataset):
     """Params from the network nnU-Net builds, Dice from the prediction files and the labels."""
     _, results = finished_run
-    rows = {row["model"]: row for row in read_results(results / dataset / "results.csv")}
+    table = read_results(results / dataset / "results.csv")
+    rows = {row["model"]: row for row in table if row["model"] != "sweep"}
     assert set(rows) == {"XTinyU-Net", "nnU-Net"} | BASELINE_MODELS
     selection = read_json(results / dataset / "selection_seed369_kall.json")
     assert rows["XTinyU-Net"]["config"] == selection["config"]
     assert rows["nnU-Net"]["config"] == "2d"
+    candidates = [c["configuration"] for c in read_json(results / dataset / "candidates.json")]
+    swept = [row["config"] for row in table if row["model"] == "sweep"]
+    # The sweep trains every candidate on GrayUS only (training.sweep above).
+    assert sorted(swept) == (sorted(candidates) if dataset == "Dataset811_GrayUS" else [])
     plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
     raw = results / "nnUNet_raw" / dataset
     dataset_json = read_json(raw / "dataset.json")
-    for row in rows.values():
+    for row in table:
         network = build_network(plans, row["config"], dataset_json, seed=0)
         assert row["params"] == count_parameters(network)
         predictions = (

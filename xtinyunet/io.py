@@ -46,19 +46,6 @@ def atomic_write_json(path, obj) -> None:
     atomic_write_text(path, json_text(obj))
 
 
-def write_json_if_changed(path, obj) -> bool:
-    """Write `obj` as JSON unless the file already holds exactly that text; True if written.
-
-    An unchanged file keeps its modification time, so nothing downstream looks outdated.
-    """
-    text = json_text(obj)
-    path = Path(path)
-    if path.is_file() and path.read_text() == text:
-        return False
-    atomic_write_text(path, text)
-    return True
-
-
 def write_csv(path, rows: list[dict], columns=None) -> None:
     """Rows as CSV with a header; columns default to the first row's keys."""
     columns = list(columns or (rows[0] if rows else ["case"]))

@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from xtinyunet.io import atomic_write_json
+from xtinyunet.names import PLANS_FILE
 
 PACKAGES = (
     "torch",
@@ -55,6 +56,35 @@ def folder_digest(folder) -> dict:
 
 def config_sha256(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def resolved_configuration(plans: dict, configuration: str) -> dict:
+    """A plans configuration with its `inherits_from` chain merged in, the way nnU-Net's
+    PlansManager merges it (shallowly), without importing nnU-Net."""
+    block = plans["configurations"][configuration]
+    parent = block.get("inherits_from")
+    if parent is None:
+        return dict(block)
+    return {**resolved_configuration(plans, parent), **block}
+
+
+def planned_inputs_digest(preprocessed_dir, configuration: str, splits_file=None) -> str:
+    """SHA-256 of what a configuration's jobs are computed from: its resolved plans block, the
+    preprocessed dataset.json and dataset fingerprint, and the dataset's own folds if any.
+
+    The same digest after a re-plan means the same inputs, however new the files' times.
+    """
+    preprocessed_dir = Path(preprocessed_dir)
+    with open(preprocessed_dir / PLANS_FILE) as handle:
+        plans = json.load(handle)
+    files = [preprocessed_dir / "dataset.json", preprocessed_dir / "dataset_fingerprint.json"]
+    if splits_file is not None and Path(splits_file).is_file():
+        files.append(Path(splits_file))
+    inputs = {
+        "configuration": resolved_configuration(plans, configuration),
+        "files": [file_sha256(path) for path in files],
+    }
+    return config_sha256(inputs)
 
 
 def _git(checkout: Path, *args) -> str:

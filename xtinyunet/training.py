@@ -254,6 +254,8 @@ def predict(model_folder, fold: int, images_dir, output_dir, device: str) -> Non
     import torch
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 
+    # Unlike predict_from_files, the sequential variant writes into output_dir without creating it.
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
     predictor = nnUNetPredictor(device=torch.device(device))
     predictor.initialize_from_trained_model_folder(
         str(model_folder), use_folds=(fold,), checkpoint_name="checkpoint_final.pth"
