@@ -1,3 +1,4 @@
+import functools
 import json
 import shlex
 from pathlib import Path
@@ -25,6 +26,7 @@ from xtinyunet.proxy_names import (
     PRIMARY_METRIC,
     check_metrics,
 )
+from xtinyunet.scoring_resources import candidate_threads
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.sources.raw_dataset import SPLITS_FILE
 from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, training_iterations
@@ -177,14 +179,13 @@ def candidates_file(dataset):
     return RESULTS / dataset / "candidates.json"
 
 
+def scores_folder(dataset, seed, num_images):
+    """The score records of one scores table (the output of a job that scores them all)."""
+    return RESULTS / dataset / "scores" / f"seed{seed}_k{num_images}"
+
+
 def score_file(dataset, seed, num_images, configuration):
-    return (
-        RESULTS
-        / dataset
-        / "scores"
-        / f"seed{seed}_k{num_images}"
-        / f"{configuration}.json"
-    )
+    return scores_folder(dataset, seed, num_images) / f"{configuration}.json"
 
 
 def scores_table(dataset, seed, num_images):
@@ -319,6 +320,50 @@ def num_images_value(wildcards):
     return None if wildcards.num_images == "all" else int(wildcards.num_images)
 
 
+def one_scoring_job_per_table():
+    """scoring.jobs; `auto` asks Snakemake whether jobs run on this machine (known once the
+    executor is, so only inside input functions)."""
+    if SCORING["jobs"] == "auto":
+        return workflow.local_exec
+    return SCORING["jobs"] == "table"
+
+
+def scores_of_table(wildcards):
+    """What a scores table is gathered from: the folder of one job, or one file per job."""
+    if one_scoring_job_per_table():
+        return scores_folder(wildcards.dataset, wildcards.seed, wildcards.num_images)
+    return candidate_scores(wildcards)
+
+
+def candidate_scoring_threads(wildcards, input):
+    """A candidate's share of the cores by its cost (xtinyunet/scoring_resources.py).
+
+    Evaluated again once the plans exist, before the job runs."""
+    plans = Path(input.plans)
+    if not plans.exists():
+        return 1
+    return candidate_threads(
+        read_plans(plans, plans.stat().st_mtime_ns),
+        wildcards.configuration,
+        workflow.cores,
+    )
+
+
+def fixed_threads_per_candidate(wildcards):
+    """Threads of every candidate in one job per table: a number --set-threads gives
+    score_candidate (so that both fan-outs score with the same threads, to the last bit), or
+    None: each its share of the job's."""
+    threads = workflow.resource_settings.overwrite_threads.get("score_candidate")
+    raw = str(getattr(threads, "raw", threads))
+    return int(raw) if raw.isdigit() else None
+
+
+@functools.lru_cache
+def read_plans(path, modified):
+    with open(path) as handle:
+        return json.load(handle)
+
+
 def candidate_scores(wildcards):
     """One score file per candidate; the candidates are known once the plans exist."""
     candidates = checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
@@ -377,8 +422,13 @@ def trains_sweep(dataset):
 
 
 def selection_benchmarks(wildcards):
-    """The jobs of the trained selection: every candidate's scoring, and the knee."""
+    """The jobs of the trained selection: the scoring (one job, or one per candidate), and
+    the knee."""
     seed, num_images = SEEDS[0], NUM_IMAGES[0]
+    run = score_run(seed, num_images)
+    knee = benchmark_file("select_knee", wildcards.dataset, run)
+    if one_scoring_job_per_table():
+        return [benchmark_file("score_candidates", wildcards.dataset, run), knee]
     with open(
         checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
     ) as handle:
@@ -390,7 +440,7 @@ def selection_benchmarks(wildcards):
             score_run(seed, num_images, configuration),
         )
         for configuration in configurations
-    ] + [benchmark_file("select_knee", wildcards.dataset, score_run(seed, num_images))]
+    ] + [knee]
 
 
 def sweep_benchmarks(wildcards):
