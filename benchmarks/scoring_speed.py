@@ -20,7 +20,7 @@ Three runs by default; every figure is the median. CPU time is given beside wall
 a shared machine inflates wall time.
 
 Usage:  python benchmarks/scoring_speed.py [--dataset isic brats] [--images 40] [--stage]
-        [--runs 3] [--device cpu] [--workdir results/benchmark_scoring]
+        [--runs 3] [--device cpu] [--workdir results/benchmark_scoring] [--reuse-candidates]
 """
 
 from __future__ import annotations
@@ -262,7 +262,17 @@ def stage_seconds(workdir: Path, dataset: dict, images, cores: int, shipped: boo
     rules = ["score_candidate"] if shipped else ["score_candidates"]
     threads = ["--set-threads", "score_candidate=1"] if shipped else []
     try:
-        return snakemake(workdir, "--cores", str(cores), "--forcerun", *rules, *threads, str(table))
+        return snakemake(
+            workdir,
+            "--cores",
+            str(cores),
+            "--forcerun",
+            *rules,
+            *threads,
+            "--rerun-triggers",
+            "mtime",
+            str(table),
+        )
     finally:
         write_config(workdir, dataset, images)
 
@@ -285,6 +295,11 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--stage", action="store_true", help="also time the scoring stage")
+    parser.add_argument(
+        "--reuse-candidates",
+        action="store_true",
+        help="the per-candidate table of an earlier run (saved in the workdir), not measured again",
+    )
     parser.add_argument("--workdir", type=Path, default=REPO / "results" / "benchmark_scoring")
     args = parser.parse_args()
     if args.images != "all":
@@ -299,12 +314,17 @@ def main() -> None:
         preprocessed, dataset = prepared(workdir, key, args.images)
         plans = read_json(preprocessed / "nnUNetPlans.json")
         patch = plans["configurations"]["2d"]["patch_size"]
-        rows = median_rows(
-            [
-                list(candidate_rows(preprocessed, args.images, args.cores, args.device))
-                for _ in range(args.runs)
-            ]
-        )
+        measured = workdir / f"candidates_k{args.images}_{args.device}.json"
+        if args.reuse_candidates and measured.is_file():
+            rows = json.loads(measured.read_text())
+        else:
+            rows = median_rows(
+                [
+                    list(candidate_rows(preprocessed, args.images, args.cores, args.device))
+                    for _ in range(args.runs)
+                ]
+            )
+            measured.write_text(json.dumps(rows, indent=1))
         print(
             f"\n{preprocessed.name}: 2d patch {patch}, {rows[0]['images']} sample images, "
             f"{args.runs} runs, medians"
