@@ -262,16 +262,17 @@ def stage_seconds(workdir: Path, dataset: dict, images, cores: int, shipped: boo
     rules = ["score_candidate"] if shipped else ["score_candidates"]
     threads = ["--set-threads", "score_candidate=1"] if shipped else []
     try:
+        # The options that take lists last, the forced rule at the very end.
         return snakemake(
             workdir,
+            str(table),
             "--cores",
             str(cores),
-            "--forcerun",
-            *rules,
-            *threads,
             "--rerun-triggers",
             "mtime",
-            str(table),
+            *threads,
+            "--forcerun",
+            *rules,
         )
     finally:
         write_config(workdir, dataset, images)
@@ -331,15 +332,17 @@ def main() -> None:
         )
         print(
             "| candidate | job s/image (batch, threads) | best bare s/image (batch, threads) "
-            "| job / best bare | bare at the job's setting / best bare |"
+            "| job / best bare | bare at the job's setting / best bare "
+            "| job core-s / least bare core-s |"
         )
-        print("|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|")
         for row in rows:
             print(
                 f"| {row['candidate']} | {row['job']:.4f} ({row['job_batch']}, "
                 f"{row['job_threads']}) | {row['bare']:.4f} ({row['bare_batch']}, "
                 f"{row['bare_threads']}) | {row['job'] / row['bare']:.2f}x "
-                f"| {row['bare_at_job_setting'] / row['bare']:.2f}x |"
+                f"| {row['bare_at_job_setting'] / row['bare']:.2f}x "
+                f"| {row['job'] * row['job_threads'] / row['core_seconds']:.2f}x |"
             )
         costs = [fixed_cost(preprocessed, args.images) for _ in range(args.runs)]
         imports, loading, cpu = (statistics.median(c[i] for c in costs) for i in range(3))

@@ -10,6 +10,7 @@ import torch
 from test_workflow import GRAY, said, snakemake, write_config
 from xtinyunet.io import read_json
 from xtinyunet.scoring_pool import side_by_side
+from xtinyunet.scoring_resources import candidate_threads
 
 TIMINGS = ("seconds_load", "seconds_build", "seconds_score")
 
@@ -103,14 +104,16 @@ def test_one_job_per_table_and_one_job_per_candidate_write_the_same_scores(tmp_p
         again = read_json(dataset / path)
         assert untimed(again) == untimed(record), path
         assert again["batch_size_used"] >= 1 and again["threads"] >= 1
-    # Both gave the widest candidate both cores, the narrowest one.
-    assert records[Path("scores", "seed369_kall", candidates[0] + ".json")]["threads"] == 2
-    assert records[Path("scores", "seed369_kall", candidates[-1] + ".json")]["threads"] == 1
+    # Both gave each candidate its share of the two cores.
+    plans = read_json(results / "nnUNet_preprocessed" / dataset.name / "nnUNetPlans.json")
+    for name in candidates:
+        record = records[Path("scores", "seed369_kall", name + ".json")]
+        assert record["threads"] == candidate_threads(plans, name, 2)
 
     # --set-threads for the jobs of one candidate sets each candidate's threads in one per table.
     config["scoring"]["jobs"] = "table"
     write_config(tmp_path, config)
     shutil.rmtree(dataset / "scores")
-    fixed = snakemake(tmp_path, "selection", "--set-threads", "score_candidate=1")
+    fixed = snakemake(tmp_path, "selection", "--set-threads", "score_candidate=2")
     assert fixed.returncode == 0, said(fixed)[-3000:]
-    assert {read_json(path)["threads"] for path in (dataset / "scores").rglob("*.json")} == {1}
+    assert {read_json(path)["threads"] for path in (dataset / "scores").rglob("*.json")} == {2}

@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from xtinyunet.names import BASE_CONFIGURATION
+from xtinyunet.candidates import candidates_from_plans
 
 # CPU: the largest power of two, at most CPU_MAX_BATCH, whose batch keeps the network's largest
 # activation (the first stage's output) within CPU_ACTIVATION_BUDGET bytes. A wide network at
@@ -127,14 +127,15 @@ def gpu_batch_size(plans: dict, configuration: str, precision: str, memory_bytes
 
 
 def candidate_threads(plans: dict, configuration: str, cores: int) -> int:
-    """Threads for one candidate: its share of `cores` by its cost next to the full network's
-    (the widest candidate's).
+    """Threads for one candidate: its share of `cores` by its part of all the candidates' cost.
 
-    The widest candidates take most of the scoring time and use several cores well; a narrow
-    one uses one core, beside others.
+    One thread each wherever the candidates outnumber the cores (the most work per core-second:
+    a network's second thread adds less than a second core running another network); the wide
+    ones get more where cores would otherwise wait for them at the end.
     """
-    share = relative_cost(plans, configuration) / relative_cost(plans, BASE_CONFIGURATION)
-    return max(1, min(cores, math.ceil(cores * share - 1e-9)))
+    every = [candidate.configuration for candidate in candidates_from_plans(plans)]
+    share = relative_cost(plans, configuration) / sum(relative_cost(plans, c) for c in every)
+    return max(1, min(cores, math.floor(cores * share)))
 
 
 def use_sleeping_openmp_threads() -> None:
