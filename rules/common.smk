@@ -27,6 +27,7 @@ from xtinyunet.proxy_names import (
     PRIMARY_METRIC,
     check_metrics,
 )
+from xtinyunet.scoring_resources import candidate_threads
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.sources.raw_dataset import SPLITS_FILE
 from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, training_iterations
@@ -179,14 +180,13 @@ def candidates_file(dataset):
     return RESULTS / dataset / "candidates.json"
 
 
+def scores_folder(dataset, seed, num_images):
+    """The score records of one scores table (the output of a job that scores them all)."""
+    return RESULTS / dataset / "scores" / f"seed{seed}_k{num_images}"
+
+
 def score_file(dataset, seed, num_images, configuration):
-    return (
-        RESULTS
-        / dataset
-        / "scores"
-        / f"seed{seed}_k{num_images}"
-        / f"{configuration}.json"
-    )
+    return scores_folder(dataset, seed, num_images) / f"{configuration}.json"
 
 
 def scores_table(dataset, seed, num_images):
@@ -326,11 +326,23 @@ def planned_inputs(wildcards):
     the plans' modification time, reruns the job). Known once the candidates are written.
     """
     checkpoints.write_candidates.get(dataset=wildcards.dataset)
-    preprocessed = plans_file(wildcards.dataset).parent
+    return configuration_digest(wildcards.dataset, wildcards.configuration)
+
+
+def planned_inputs_of_candidates(wildcards):
+    """planned_inputs of every candidate, for the job that scores them all."""
+    return {
+        Path(record).stem: configuration_digest(wildcards.dataset, Path(record).stem)
+        for record in candidate_scores(wildcards)
+    }
+
+
+def configuration_digest(dataset, configuration):
+    preprocessed = plans_file(dataset).parent
     return _planned_inputs_digest(
         preprocessed,
-        wildcards.configuration,
-        raw_splits_file(wildcards.dataset),
+        configuration,
+        raw_splits_file(dataset),
         _modification_times(preprocessed),
     )
 
@@ -348,6 +360,50 @@ def _planned_inputs_digest(
 ):
     """Cached per file state: a DAG has many jobs per configuration."""
     return planned_inputs_digest(preprocessed, configuration, splits_file)
+
+
+def one_scoring_job_per_table():
+    """scoring.jobs; `auto` asks Snakemake whether jobs run on this machine (known once the
+    executor is, so only inside input functions)."""
+    if SCORING["jobs"] == "auto":
+        return workflow.local_exec
+    return SCORING["jobs"] == "table"
+
+
+def scores_of_table(wildcards):
+    """What a scores table is gathered from: the folder of one job, or one file per job."""
+    if one_scoring_job_per_table():
+        return scores_folder(wildcards.dataset, wildcards.seed, wildcards.num_images)
+    return candidate_scores(wildcards)
+
+
+def candidate_scoring_threads(wildcards, input):
+    """A candidate's share of the cores by its cost (xtinyunet/scoring_resources.py).
+
+    Evaluated again once the plans exist, before the job runs."""
+    plans = Path(input.plans)
+    if not plans.exists():
+        return 1
+    return candidate_threads(
+        read_plans(plans, plans.stat().st_mtime_ns),
+        wildcards.configuration,
+        workflow.cores,
+    )
+
+
+def fixed_threads_per_candidate(wildcards):
+    """Threads of every candidate in one job per table: a number --set-threads gives
+    score_candidate (so that both fan-outs score with the same threads, to the last bit), or
+    None: each its share of the job's."""
+    threads = workflow.resource_settings.overwrite_threads.get("score_candidate")
+    raw = str(getattr(threads, "raw", threads))
+    return int(raw) if raw.isdigit() else None
+
+
+@functools.lru_cache
+def read_plans(path, modified):
+    with open(path) as handle:
+        return json.load(handle)
 
 
 def candidate_scores(wildcards):
@@ -408,8 +464,13 @@ def trains_sweep(dataset):
 
 
 def selection_benchmarks(wildcards):
-    """The jobs of the trained selection: every candidate's scoring, and the knee."""
+    """The jobs of the trained selection: the scoring (one job, or one per candidate), and
+    the knee."""
     seed, num_images = SEEDS[0], NUM_IMAGES[0]
+    run = score_run(seed, num_images)
+    knee = benchmark_file("select_knee", wildcards.dataset, run)
+    if one_scoring_job_per_table():
+        return [benchmark_file("score_candidates", wildcards.dataset, run), knee]
     with open(
         checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
     ) as handle:
@@ -421,7 +482,7 @@ def selection_benchmarks(wildcards):
             score_run(seed, num_images, configuration),
         )
         for configuration in configurations
-    ] + [benchmark_file("select_knee", wildcards.dataset, score_run(seed, num_images))]
+    ] + [knee]
 
 
 def sweep_benchmarks(wildcards):

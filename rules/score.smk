@@ -1,5 +1,39 @@
+rule score_candidates:
+    """Every candidate of one scores table in one job, side by side on its cores: the fan-out
+    on one machine (scoring.jobs)."""
+
+    # ancient: as score_candidate's, with every candidate's planned_inputs as the param.
+    input:
+        candidates=ancient(candidates_file("{dataset}")),
+        plans=ancient(plans_file("{dataset}")),
+        dataset_json=ancient(preprocessed_dataset_json("{dataset}")),
+    output:
+        directory(scores_folder("{dataset}", "{seed}", "{num_images}")),
+    log:
+        LOGS / "score_candidates" / "{dataset}" / "seed{seed}_k{num_images}.log",
+    benchmark:
+        benchmark_file(
+            "score_candidates", "{dataset}", score_run("{seed}", "{num_images}")
+        )
+    conda:
+        "../envs/xtinyunet.yaml"
+    threads: workflow.cores
+    params:
+        records=candidate_scores,
+        threads_per_candidate=fixed_threads_per_candidate,
+        num_images=num_images_value,
+        batch_size=SCORING["batch_size"],
+        device=SCORING["device"],
+        precision=SCORING["precision"],
+        metrics=METRICS,
+        planned_inputs=planned_inputs_of_candidates,
+    script:
+        "../workflow_scripts/score_candidates.py"
+
+
 rule score_candidate:
-    """Sensitivity of one width candidate at initialization: one job per GPU node on a cluster."""
+    """Sensitivity of one width candidate at initialization: the fan-out on a cluster, one job
+    (one GPU node) per candidate (scoring.jobs)."""
 
     # ancient: a re-plan renews these files' times; param planned_inputs says whether their
     # content changed for this candidate.
@@ -23,7 +57,7 @@ rule score_candidate:
         )
     conda:
         "../envs/xtinyunet.yaml"
-    threads: 1
+    threads: candidate_scoring_threads
     params:
         num_images=num_images_value,
         batch_size=SCORING["batch_size"],
@@ -38,7 +72,8 @@ rule score_candidate:
 rule gather_scores:
     """One scores table per dataset, seed and K, widest candidate first, a column per metric."""
     input:
-        candidate_scores,
+        scores=scores_of_table,
+        candidates=candidates_file("{dataset}"),
     output:
         scores_table("{dataset}", "{seed}", "{num_images}"),
     log:
@@ -47,6 +82,7 @@ rule gather_scores:
     conda:
         "../envs/xtinyunet.yaml"
     params:
+        records=candidate_scores,
         metrics=METRICS,
     script:
         "../workflow_scripts/gather_scores.py"

@@ -87,7 +87,8 @@ def test_a_scoring_job_killed_while_scoring_leaves_no_score_and_a_rerun_complete
     assert rerun.returncode == 0, said(rerun)[-3000:]
     assert progress(log)[-1] == (40, 40)
 
-    # What an uninterrupted run gives: the same score, computed here with the job's one thread.
+    # What an uninterrupted run gives: the same score, computed here with the job's threads (its
+    # share of the cores; the last bits follow the thread count).
     preprocessed = results / "nnUNet_preprocessed" / dataset.name
     settings = {
         "num_images": None,
@@ -97,7 +98,7 @@ def test_a_scoring_job_killed_while_scoring_leaves_no_score_and_a_rerun_complete
         "metrics": ["jacobian"],
     }
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(read_json(score)["threads"])
     try:
         uninterrupted = score_candidate(
             preprocessed,

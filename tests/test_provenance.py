@@ -9,13 +9,13 @@ from importlib import metadata
 import pytest
 
 from conftest import REPO
+from xtinyunet.candidates import resolved_configuration
 from xtinyunet.io import atomic_write_json, read_json
 from xtinyunet.provenance import (
     CODE_VERSION_FILE,
     code_version,
     describe_code_version,
     planned_inputs_digest,
-    resolved_configuration,
     write_code_version,
     write_manifest,
 )

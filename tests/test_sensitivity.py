@@ -1,10 +1,21 @@
 """Sensitivity score (docs/method.md section 2) on nnU-Net's real preprocessed data and networks."""
 
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 
+from xtinyunet.candidates import candidates_from_plans
+from xtinyunet.io import atomic_write_json
+from xtinyunet.scoring_resources import cpu_batch_size
 from xtinyunet.sensitivity import (
+    at_a_batch_size_that_fits,
     build_network,
     centre_crop_or_pad,
     centre_slice,
@@ -162,3 +173,164 @@ def test_centre_slice_of_a_volume():
     np.testing.assert_array_equal(centre_slice(volume), volume[:, 2])
     flat = np.ones((1, 1, 4, 4))
     assert centre_slice(flat).shape == (1, 4, 4)
+
+
+def with_patch_size(plans: dict, patch_size) -> dict:
+    """Real plans whose candidates take images padded to `patch_size` (the nets are fully
+    convolutional): large images from the small planned dataset."""
+    changed = copy.deepcopy(plans)
+    changed["configurations"]["2d"]["patch_size"] = list(patch_size)
+    return changed
+
+
+def test_the_thread_count_changes_the_norms_in_their_last_bits_only(
+    planned_dataset, plans, dataset_json
+):
+    """Why a candidate gets the same threads in a job of its own as in one job per table: the
+    kernels split their sums by thread, so the last bits follow the thread count."""
+    large = with_patch_size(plans, (256, 256))
+    threads = torch.get_num_threads()
+    try:
+        for configuration, batch_size in (("2d_xtiny8", 3), ("2d_xtiny64", 2)):
+            images, network = images_and_network(
+                planned_dataset, large, dataset_json, configuration, torch.float32
+            )
+            norms = {}
+            for count in (1, 2, 3, 1):
+                torch.set_num_threads(count)
+                norms.setdefault(count, []).append(
+                    input_gradient_norms(network, images[:3], batch_size)
+                )
+            assert np.array_equal(*norms[1])  # the same threads: the same bits
+            for count in (2, 3):
+                np.testing.assert_allclose(norms[count][0], norms[1][0], rtol=1e-5, atol=0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_auto_batch_size_is_the_rule_for_the_device_and_candidate(
+    planned_dataset, plans, dataset_json
+):
+    large = with_patch_size(plans, (128, 128))
+    for configuration in ("2d_xtiny64", "2d_xtiny2"):
+        auto = score_candidate(planned_dataset, large, dataset_json, configuration, 369, 5)
+        expected = cpu_batch_size(large, configuration, "float32")
+        assert auto.batch_size_used == expected
+        explicit = score_candidate(
+            planned_dataset, large, dataset_json, configuration, 369, 5, batch_size=expected
+        )
+        assert explicit.per_image == auto.per_image
+    assert {cpu_batch_size(large, c, "float32") for c in ("2d_xtiny64", "2d_xtiny2")} == {4, 8}
+    with pytest.raises(ValueError, match="scoring.batch_size must be 'auto' or an integer"):
+        score_candidate(planned_dataset, plans, dataset_json, "2d_xtiny8", 0, batch_size="big")
+
+
+# Run in a process of its own: after scoring one image (every lazy import done), it limits its
+# address space to what it has and room for about four images (by the GPU rule's estimate of an
+# image's memory), then scores 12 images asking for batches of 12.
+OUT_OF_MEMORY_JOB = """
+import json, logging, resource, sys
+import torch
+from xtinyunet.io import read_json
+from xtinyunet.scoring_resources import held_elements
+from xtinyunet.sensitivity import score_candidate
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+torch.set_num_threads(1)
+folder, plans_file, configuration, batch_size = sys.argv[1:]
+plans, dataset_json = read_json(plans_file), read_json(folder + "/dataset.json")
+score_candidate(folder, plans, dataset_json, configuration, 369, 1, batch_size=1)
+for line in open("/proc/self/status"):
+    if line.startswith("VmSize:"):
+        size = int(line.split()[1]) * 1024
+one_image = held_elements(plans, configuration) * 4
+resource.setrlimit(resource.RLIMIT_AS, (size + 4 * one_image, resource.RLIM_INFINITY))
+score = score_candidate(folder, plans, dataset_json, configuration, 369, batch_size=int(batch_size))
+print(json.dumps({"batch_size_used": score.batch_size_used, "per_image": score.per_image}))
+"""
+
+
+def test_a_batch_that_does_not_fit_is_halved_until_it_does(
+    planned_dataset, plans, dataset_json, tmp_path
+):
+    large = with_patch_size(plans, (256, 256))
+    plans_file = tmp_path / "plans.json"
+    atomic_write_json(plans_file, large)
+    widest = candidates_from_plans(large)[0].configuration
+    job = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            OUT_OF_MEMORY_JOB,
+            str(planned_dataset),
+            str(plans_file),
+            widest,
+            "12",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert job.returncode == 0, job.stderr[-3000:]
+    result = json.loads(job.stdout)
+    used = result["batch_size_used"]
+    assert 1 <= used < 12
+    halvings = re.findall(
+        r"out of memory at batch size (\d+); scoring again at batch size (\d+)", job.stderr
+    )
+    assert halvings and halvings[0][0] == "12" and halvings[-1][1] == str(used)
+    assert f"{widest}: images 12/12 done" in job.stderr
+    # Every image was scored again at the size that fit: the scores of a run at that size.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        again = score_candidate(planned_dataset, large, dataset_json, widest, 369, batch_size=used)
+    finally:
+        torch.set_num_threads(threads)
+    assert result["per_image"] == again.per_image
+
+
+def test_out_of_memory_one_image_at_a_time_is_an_error_that_says_so():
+    sizes = []
+
+    def short_of_memory(batch_size):
+        sizes.append(batch_size)
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1")
+
+    with pytest.raises(RuntimeError, match="can't allocate") as raised:
+        at_a_batch_size_that_fits(short_of_memory, 8, "2d_xtiny8", torch.device("cpu"))
+    assert sizes == [8, 4, 2, 1]
+    assert "2d_xtiny8: out of memory even one image at a time" in raised.value.__notes__
+
+    def wrong(batch_size):
+        sizes.append(batch_size)
+        raise RuntimeError("size mismatch")
+
+    sizes.clear()
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        at_a_batch_size_that_fits(wrong, 8, "2d_xtiny8", torch.device("cpu"))
+    assert sizes == [8]  # only a full memory is tried again
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_on_a_gpu_a_batch_that_does_not_fit_is_halved(planned_dataset, plans, dataset_json):
+    large = with_patch_size(plans, (512, 512))
+    widest = candidates_from_plans(large)[0].configuration
+    one = score_candidate(planned_dataset, large, dataset_json, widest, 369, 1, 1, device="cuda")
+    assert one.batch_size_used == 1
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    score_candidate(planned_dataset, large, dataset_json, widest, 369, 1, 1, device="cuda")
+    per_image = torch.cuda.max_memory_allocated()
+    total = torch.cuda.get_device_properties(0).total_memory
+    # Room for about three images: a batch of 12 cannot fit.
+    torch.cuda.set_per_process_memory_fraction(min(1.0, 3.5 * per_image / total))
+    try:
+        score = score_candidate(
+            planned_dataset, large, dataset_json, widest, 369, batch_size=12, device="cuda"
+        )
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        torch.cuda.empty_cache()
+    assert 1 <= score.batch_size_used < 12
+    assert score.n_images == score.n_finite == 12

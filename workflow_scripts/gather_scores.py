@@ -4,4 +4,5 @@ log_to(snakemake.log[0])
 
 from xtinyunet.scores import write_scores_table
 
-write_scores_table(snakemake.input, snakemake.output[0], snakemake.params.metrics)
+# The records by name: the input is either they or the folder of the one job that wrote them.
+write_scores_table(snakemake.params.records, snakemake.output[0], snakemake.params.metrics)

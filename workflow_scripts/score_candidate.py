@@ -2,6 +2,10 @@ from xtinyunet.workflow import log_to
 
 log_to(snakemake.log[0])
 
+from xtinyunet.scoring_resources import job_threads, use_sleeping_openmp_threads
+
+use_sleeping_openmp_threads()  # before torch is imported
+
 from pathlib import Path
 
 import torch
@@ -10,7 +14,7 @@ from xtinyunet.io import read_json
 from xtinyunet.scores import write_score_record
 from xtinyunet.sensitivity import score_candidate
 
-torch.set_num_threads(snakemake.threads)
+torch.set_num_threads(job_threads(snakemake.threads))
 settings = {
     "num_images": snakemake.params.num_images,
     "batch_size": snakemake.params.batch_size,

@@ -52,6 +52,20 @@ def candidates_from_plans(plans: dict) -> list[Candidate]:
     ]
 
 
+def resolved_configuration(plans: dict, configuration: str) -> dict:
+    """A configuration of the plans with what it inherits, merged shallowly as nnU-Net's
+    PlansManager merges it, without importing nnU-Net."""
+    configurations = plans["configurations"]
+    if configuration not in configurations:
+        raise ValueError(
+            f"plans {plans.get('plans_name', '?')!r} have no configuration {configuration!r}"
+        )
+    own = configurations[configuration]
+    if "inherits_from" not in own:
+        return dict(own)
+    return {**resolved_configuration(plans, own["inherits_from"]), **own}
+
+
 def with_candidates(plans: dict) -> dict:
     """A copy of `plans` holding one `2d_xtiny{c}` configuration per cap.
 

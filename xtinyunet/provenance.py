@@ -12,6 +12,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from xtinyunet.candidates import resolved_configuration
 from xtinyunet.io import atomic_write_json
 from xtinyunet.names import PLANS_FILE
 
@@ -56,16 +57,6 @@ def folder_digest(folder) -> dict:
 
 def config_sha256(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
-
-
-def resolved_configuration(plans: dict, configuration: str) -> dict:
-    """A plans configuration with its `inherits_from` chain merged in, the way nnU-Net's
-    PlansManager merges it (shallowly), without importing nnU-Net."""
-    block = plans["configurations"][configuration]
-    parent = block.get("inherits_from")
-    if parent is None:
-        return dict(block)
-    return {**resolved_configuration(plans, parent), **block}
 
 
 def planned_inputs_digest(preprocessed_dir, configuration: str, splits_file=None) -> str:

@@ -6,6 +6,7 @@ per candidate, interpreter start-up is a large share of the scoring stage.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import platform
 import random
@@ -17,10 +18,13 @@ import numpy as np
 import torch
 
 from xtinyunet.proxy_names import PRIMARY_METRIC, check_metrics
+from xtinyunet.scoring_resources import cpu_batch_size, gpu_batch_size
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
+# The candidate whose scoring the progress lines report (score_sample sets it).
+SCORING_NOW = contextvars.ContextVar("scoring_now", default="images")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ class Score:
     # The other configured metrics (scoring.metrics), by name, and the seconds each took.
     proxies: dict[str, float] = field(default_factory=dict)
     seconds_proxies: dict[str, float] = field(default_factory=dict)
+    # What the job ran with: the batch size that fit, torch's threads.
+    batch_size_used: int | None = None
+    threads: int | None = None
 
 
 def seed_everything(seed: int) -> None:
@@ -159,8 +166,10 @@ def input_gradient_norms(
     """||d sum(net(x)) / dx||_2 per image, `batch_size` images per forward/backward.
 
     Batching is exact because nnU-Net's 2D nets normalize per instance: the sum over a batch
-    separates into per-image terms whose input gradients do not interact.
+    separates into per-image terms whose input gradients do not interact. The progress lines
+    name the candidate being scored (several may share a log).
     """
+    name = SCORING_NOW.get()
     network.requires_grad_(False)  # only the input gradient is wanted
     norms = []
     started = time.perf_counter()
@@ -170,12 +179,71 @@ def input_gradient_norms(
         norms.append(batch.grad.flatten(1).norm(dim=1).detach().cpu())
         done = start + len(batch)
         log.info(
-            "images %d/%d done, %.1f images/s",
+            "%s: images %d/%d done, %.1f images/s",
+            name,
             done,
             len(images),
             done / max(time.perf_counter() - started, 1e-9),
         )
     return torch.cat(norms).double().numpy()
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    # The CPU allocator reports an exhausted memory or address space as a plain RuntimeError.
+    message = str(error)
+    return isinstance(error, RuntimeError) and any(
+        sign in message for sign in ("can't allocate memory", "not enough memory", "bad_alloc")
+    )
+
+
+def at_a_batch_size_that_fits(compute, batch_size: int, name: str, device: torch.device):
+    """(compute(batch_size), the batch size it ran at): after an out-of-memory error the batch
+    size is halved and `compute` run again from the start, so that every value comes from one
+    batch size."""
+    while True:
+        try:
+            return compute(batch_size), batch_size
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            if batch_size == 1:
+                error.add_note(f"{name}: out of memory even one image at a time")
+                raise
+        # Run again outside the except block: its traceback holds the failed batch's tensors.
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        log.warning(
+            "%s: out of memory at batch size %d; scoring again at batch size %d",
+            name,
+            batch_size,
+            batch_size // 2,
+        )
+        batch_size //= 2
+
+
+def check_batch_size(batch_size) -> None:
+    if batch_size == "auto":
+        return
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            f"scoring.batch_size must be 'auto' or an integer of at least 1, got {batch_size!r}"
+        )
+
+
+def batch_size_for(
+    batch_size, plans: dict, configuration: str, device: torch.device, precision: str
+) -> int:
+    """A configured batch size, or with 'auto' the rule of thumb of xtinyunet.scoring_resources
+    for this device and candidate."""
+    check_batch_size(batch_size)
+    if batch_size != "auto":
+        return batch_size
+    if device.type == "cuda":
+        memory = torch.cuda.get_device_properties(device).total_memory
+        return gpu_batch_size(plans, configuration, precision, memory)
+    return cpu_batch_size(plans, configuration, precision)
 
 
 def score_candidate(
@@ -185,33 +253,82 @@ def score_candidate(
     configuration: str,
     seed: int,
     num_images: int | None = None,
-    batch_size: int = 8,
+    batch_size: int | str = "auto",
     device: str = "cpu",
     precision: str = "float32",
     metrics=(PRIMARY_METRIC,),
 ) -> Score:
     """Sensitivity score S_c: mean over sample images of the finite gradient norms; and the
     other `metrics` (xtinyunet/proxies.py) on the same images and network."""
-    from xtinyunet.proxies import measure  # it imports this module
+    check_options(batch_size, device, precision, metrics)
+    started = time.perf_counter()
+    sample = load_sample_images(preprocessed_dir, plans, configuration, num_images, seed)
+    return score_sample(
+        sample,
+        plans,
+        dataset_json,
+        configuration,
+        seed,
+        batch_size,
+        device,
+        precision,
+        metrics,
+        seconds_load=time.perf_counter() - started,
+    )
 
+
+def check_options(batch_size, device: str, precision: str, metrics) -> None:
+    """Bad settings fail before anything is read."""
     if precision not in PRECISIONS:
         raise ValueError(f"scoring.precision must be one of {list(PRECISIONS)}, got {precision!r}")
-    if batch_size < 1:
-        raise ValueError(f"scoring.batch_size must be at least 1, got {batch_size}")
+    check_batch_size(batch_size)
     check_metrics(metrics)
+    resolve_device(device)
+
+
+def score_sample(
+    sample: SampleImages,
+    plans: dict,
+    dataset_json: dict,
+    configuration: str,
+    seed: int,
+    batch_size: int | str,
+    device: str,
+    precision: str,
+    metrics,
+    seconds_load: float,
+) -> Score:
+    """score_candidate on sample images already read (`seconds_load`: what reading them took)."""
+    from xtinyunet.proxies import measure  # it imports this module
+
+    check_options(batch_size, device, precision, metrics)
     target = resolve_device(device)
     dtype = PRECISIONS[precision]
 
     started = time.perf_counter()
-    sample = load_sample_images(preprocessed_dir, plans, configuration, num_images, seed)
-    loaded = time.perf_counter()
     network = build_network(plans, configuration, dataset_json, seed).to(target, dtype)
     built = time.perf_counter()
     images = torch.from_numpy(sample.images).to(target, dtype)
+    size = batch_size_for(batch_size, plans, configuration, target, precision)
+    log.info(
+        "%s: %d images, batch size %d, threads %d",
+        configuration,
+        len(images),
+        size,
+        torch.get_num_threads(),
+    )
+    scoring_now = SCORING_NOW.set(configuration)
     try:
-        proxies, seconds = measure(metrics, network, images, batch_size, seed)
+        (proxies, seconds), used = at_a_batch_size_that_fits(
+            lambda size: measure(metrics, network, images, size, seed),
+            size,
+            configuration,
+            target,
+        )
     except FloatingPointError as error:
         raise FloatingPointError(f"{configuration}: {error}") from None
+    finally:
+        SCORING_NOW.reset(scoring_now)
     per_image = proxies.pop(PRIMARY_METRIC)
 
     finite = per_image[np.isfinite(per_image)]
@@ -229,9 +346,11 @@ def score_candidate(
         n_finite=int(finite.size),
         identifiers=sample.identifiers,
         device_name=device_name(target),
-        seconds_load=loaded - started,
-        seconds_build=built - loaded,
+        seconds_load=seconds_load,
+        seconds_build=built - started,
         seconds_score=seconds.pop(PRIMARY_METRIC),
         proxies=proxies,
         seconds_proxies=seconds,
+        batch_size_used=used,
+        threads=torch.get_num_threads(),
     )

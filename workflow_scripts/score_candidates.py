@@ -1,0 +1,31 @@
+from xtinyunet.workflow import log_to
+
+log_to(snakemake.log[0])
+
+from xtinyunet.scoring_resources import use_sleeping_openmp_threads
+
+use_sleeping_openmp_threads()  # before torch is imported
+
+from pathlib import Path
+
+from xtinyunet.io import read_json
+from xtinyunet.scoring_pool import score_every_candidate
+
+settings = {
+    "num_images": snakemake.params.num_images,
+    "batch_size": snakemake.params.batch_size,
+    "device": snakemake.params.device,
+    "precision": snakemake.params.precision,
+    "metrics": list(snakemake.params.metrics),
+}
+Path(snakemake.output[0]).mkdir(parents=True, exist_ok=True)
+score_every_candidate(
+    preprocessed_dir=Path(snakemake.input.plans).parent,
+    plans=read_json(snakemake.input.plans),
+    dataset_json=read_json(snakemake.input.dataset_json),
+    records={Path(record).stem: Path(record) for record in snakemake.params.records},
+    seed=int(snakemake.wildcards.seed),
+    settings=settings,
+    threads=snakemake.threads,
+    threads_per_candidate=snakemake.params.threads_per_candidate,
+)
