@@ -291,7 +291,7 @@ def audit_deployment(dataset_dir: Path, results_dir: Path):
             except Unreadable as error:
                 yield False, f"{what}: {error}"
         what = (
-            f"{name / onnx_file.name} reproduces PyTorch's outputs of "
+            f"{onnx_file.relative_to(results_dir)} reproduces PyTorch's outputs of "
             f"{checkpoint.relative_to(results_dir)} on {reference_file.name}"
         )
         try:

@@ -222,37 +222,28 @@ def plot_dice_vs_latency(rows: list[dict], title: str, paths) -> None:
             label="width sweep (ORT)",
         )
     named = [r for r in rows if r["model"] != SWEEP]
+    # XTinyU-Net red, the others the remaining tab10 colours: one colour per model.
+    others = iter(c for c in plt.rcParams["axes.prop_cycle"].by_key()["color"] if c != "#d62728")
     for row, marker in zip(named, "*sDPv^<>o"):
-        color = "tab:red" if row["model"] == XTINYUNET else None
+        color = "tab:red" if row["model"] == XTINYUNET else next(others)
+        size = 14 if marker == "*" else 9
         ort, eager = row["onnxruntime_latency_ms_median"], row["torch_latency_ms_median"]
-        (point,) = ax.plot(
-            ort,
-            row["dice_mean"],
-            marker,
-            color=color,
-            markersize=14 if marker == "*" else 9,
-            label=row["model"],
-        )
-        ax.plot([ort, eager], [row["dice_mean"]] * 2, "-", color=point.get_color(), lw=0.8)
+        ax.plot([ort, eager], [row["dice_mean"]] * 2, "-", color=color, lw=0.8)
+        ax.plot(ort, row["dice_mean"], marker, color=color, markersize=size, label=row["model"])
         ax.plot(
-            eager,
-            row["dice_mean"],
-            marker,
-            markerfacecolor="none",
-            markeredgecolor=point.get_color(),
-            markersize=14 if marker == "*" else 9,
+            eager, row["dice_mean"], marker, color=color, markerfacecolor="none", markersize=size
         )
     ax.set_xscale("log")
     threads = sorted({int(r["threads"]) for r in rows})
     ax.set_xlabel(
         f"CPU latency per image at the patch size (ms, batch 1, "
-        f"{', '.join(map(str, threads))} thread(s)); filled: ONNX Runtime, "
-        f"hollow: PyTorch",
-        fontsize=8,
+        f"{', '.join(map(str, threads))} thread(s))"
     )
     ax.set_ylabel("Dice (%)")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(
+        title="filled: ONNX Runtime\nhollow: PyTorch", title_fontsize=7, fontsize=7, loc="best"
+    )
     fig.tight_layout()
     save(fig, paths)
     plt.close(fig)
