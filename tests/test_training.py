@@ -17,7 +17,12 @@ from xtinyunet.evaluation import evaluate_model
 from xtinyunet.io import read_json
 from xtinyunet.sources import convert
 from xtinyunet.trainers import xtinyunet_trainers as short
-from xtinyunet.training import check_trainer_name, model_folder_name
+from xtinyunet.training import (
+    check_trainer_name,
+    inference_network,
+    model_folder_name,
+    trainer_class,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,6 +57,37 @@ def test_short_trainer_is_an_nnunet_trainer_with_the_named_schedule(
     )
     with pytest.raises(AttributeError):
         getattr(short, "nnUNetTrainerLong")
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    ["nnUNetTrainerShort_3ep_7it", "nnUNetTrainerShort_3ep_7it_NoDeepSupervision", "nnUNetTrainer"],
+)
+def test_inference_network_is_the_one_the_trainer_builds(plans, dataset_json, trainer):
+    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    manager = PlansManager(plans)
+    configuration = manager.get_configuration("2d_xtiny8")
+    built = trainer_class(trainer).build_network_architecture(
+        manager,
+        configuration,
+        determine_num_input_channels(manager, configuration, dataset_json),
+        manager.get_label_manager(dataset_json).num_segmentation_heads,
+        enable_deep_supervision=False,
+    )
+    ours = inference_network(trainer, manager, configuration, dataset_json)
+    assert type(ours) is type(built)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in built.state_dict().items()
+    }
+    # Loaded with the trainer's network's weights, it computes the same segmentation.
+    ours.load_state_dict(built.state_dict())
+    ours.eval()
+    built.eval()
+    image = torch.rand(1, 1, *configuration.patch_size)
+    with torch.no_grad():
+        assert torch.equal(ours(image), built(image))
 
 
 def test_test_set_without_labels_marks_metrics_unavailable(planned_dataset, tmp_path):

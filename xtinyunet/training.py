@@ -244,22 +244,71 @@ def train(
         log.info("final validation skipped (training.final_validation: false)")
 
 
+def inference_network(trainer: str, plans_manager, configuration, dataset_json: dict):
+    """The network trainer `trainer` builds for inference (deep supervision off).
+
+    This project's short trainers keep nnUNetTrainer.build_network_architecture, which is
+    get_network_from_plans: called here directly, without importing nnU-Net's trainer module
+    (about 3 s of a prediction job: seaborn, torch._dynamo). Other trainers build their own.
+    """
+    from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
+    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
+
+    inputs = determine_num_input_channels(plans_manager, configuration, dataset_json)
+    outputs = plans_manager.get_label_manager(dataset_json).num_segmentation_heads
+    if SHORT_TRAINER.fullmatch(trainer.removesuffix(NO_DEEP_SUPERVISION)):
+        return get_network_from_plans(
+            configuration.network_arch_class_name,
+            configuration.network_arch_init_kwargs,
+            configuration.network_arch_init_kwargs_req_import,
+            inputs,
+            outputs,
+            allow_init=True,
+            deep_supervision=False,
+        )
+    return trainer_class(trainer).build_network_architecture(
+        plans_manager, configuration, inputs, outputs, enable_deep_supervision=False
+    )
+
+
 def predict(model_folder, fold: int, images_dir, output_dir, device: str) -> None:
     """Segment every image of `images_dir` with one fold's final checkpoint (default settings).
 
-    nnU-Net's sequential prediction: in this process, without the worker pools of
-    predict_from_files, whose start-up (each worker imports nnU-Net again) costs more than
+    nnU-Net's predictor, set up as its initialize_from_trained_model_folder does, but with the
+    network of inference_network() instead of nnU-Net's search for the trainer class, which
+    imports every trainer module of nnunetv2 (about 5 s of a small test set's job). Sequential
+    prediction, in this process: the worker pools of predict_from_files cost more to start than
     predicting a test set of small images.
     """
     import torch
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
+    model_folder = Path(model_folder)
+    dataset_json = read_json(model_folder / "dataset.json")
+    plans_manager = PlansManager(read_json(model_folder / "plans.json"))
+    checkpoint = torch.load(
+        model_folder / f"fold_{fold}" / "checkpoint_final.pth",
+        map_location=torch.device("cpu"),
+        weights_only=False,
+    )
+    configuration = plans_manager.get_configuration(checkpoint["init_args"]["configuration"])
+    network = inference_network(
+        checkpoint["trainer_name"], plans_manager, configuration, dataset_json
+    )
+    network.load_state_dict(checkpoint["network_weights"])
+    predictor = nnUNetPredictor(device=torch.device(device))
+    predictor.manual_initialization(
+        network,
+        plans_manager,
+        configuration,
+        [checkpoint["network_weights"]],
+        dataset_json,
+        checkpoint["trainer_name"],
+        checkpoint.get("inference_allowed_mirroring_axes"),
+    )
     # Unlike predict_from_files, the sequential variant writes into output_dir without creating it.
     Path(output_dir).mkdir(parents=True, exist_ok=True)
-    predictor = nnUNetPredictor(device=torch.device(device))
-    predictor.initialize_from_trained_model_folder(
-        str(model_folder), use_folds=(fold,), checkpoint_name="checkpoint_final.pth"
-    )
     predictor.predict_from_files_sequential(
         str(images_dir), str(output_dir), save_probabilities=False, overwrite=True
     )
