@@ -447,10 +447,12 @@ def trained_models(dataset):
     if trains_sweep(dataset):
         candidates_file = checkpoints.write_candidates.get(dataset=dataset).output[0]
         with open(candidates_file) as handle:
-            models += [
-                (SWEEP, candidate["configuration"], TRAINERS["sweep"])
-                for candidate in json.load(handle)
-            ]
+            widths = [candidate["configuration"] for candidate in json.load(handle)]
+        # The widest candidate is 2d itself: with nnU-Net's trainer it is nnU-Net's model,
+        # trained once (xtinyunet/comparison.py maps it back).
+        if TRAINERS["sweep"] == TRAINERS["nnunet"]:
+            widths[0] = BASE_CONFIGURATION
+        models += [(SWEEP, width, TRAINERS["sweep"]) for width in widths]
     return models
 
 

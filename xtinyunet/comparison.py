@@ -9,6 +9,7 @@ from scipy.stats import kendalltau
 
 from xtinyunet.figures import _pyplot, draw_width_sweep, save
 from xtinyunet.io import write_csv
+from xtinyunet.names import BASE_CONFIGURATION
 from xtinyunet.proxy_names import score_column
 from xtinyunet.results import SWEEP
 
@@ -26,13 +27,19 @@ COMPARISON_COLUMNS = (
 )
 
 
-def trained_widths(results: list[dict] | None, fold: int) -> dict[str, dict]:
-    """The sweep's rows on `fold` that have a Dice, by configuration ({} without a sweep)."""
+def trained_widths(results: list[dict] | None, fold: int, widest: str) -> dict[str, dict]:
+    """The sweep's rows on `fold` that have a Dice, by candidate configuration ({} without a
+    sweep). The `widest` candidate is 2d itself: trained as nnU-Net's 2d, its row names 2d."""
     return {
-        row["config"]: row
+        widest if row["config"] == BASE_CONFIGURATION else row["config"]: row
         for row in results or ()
         if row["model"] == SWEEP and row["fold"] == fold and not math.isnan(row["dice_mean"])
     }
+
+
+def widest_candidate(selections: dict[str, dict]) -> str:
+    """Every metric's selection lists the same candidates, widest first."""
+    return next(iter(selections.values()))["candidates"][0]["config"]
 
 
 def plateau_floor(results: list[dict] | None, fold: int) -> float:
@@ -48,7 +55,7 @@ def comparison_rows(selections: dict[str, dict], results: list[dict] | None, fol
     """Per metric: its selected width, that width's trained Dice, whether it is on the plateau,
     and Kendall's tau (tau-b) between the metric and the trained Dice over the widths. The
     Dice columns are empty where the width was not trained."""
-    widths = trained_widths(results, fold)
+    widths = trained_widths(results, fold, widest_candidate(selections))
     floor = plateau_floor(results, fold)
     rows = []
     for metric, selection in selections.items():
@@ -90,7 +97,7 @@ def plot_comparison(
     floor when the sweep was trained."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    widths = trained_widths(results, fold)
+    widths = trained_widths(results, fold, widest_candidate(selections))
     handles = []
     if widths:
         dice = ax.twinx()
