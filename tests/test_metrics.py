@@ -226,3 +226,36 @@ def test_regions_are_scored_as_the_union_of_their_labels(tmp_path):
     del dataset["regions_class_order"]
     with pytest.raises(ValueError, match="regions_class_order"):
         evaluate_folder(preds, refs, dataset)
+
+
+def test_nnunet_summary_computed_in_this_process_is_nnunets_own(planned_dataset, tmp_path):
+    """nnU-Net's evaluation with its worker pool replaced by this process gives its summary."""
+    from nnunetv2.evaluation.evaluate_predictions import compute_metrics_on_folder2
+
+    from xtinyunet.evaluation import nnunet_metrics_in_this_process
+    from xtinyunet.io import read_json
+
+    raw = planned_dataset.parent.parent / "nnUNet_raw" / planned_dataset.name
+    predictions = tmp_path / "predictions"
+    predictions.mkdir()
+    for label in sorted((raw / "labelsTr").glob("*.png")):
+        # Every prediction off by a shift of two pixels: imperfect, different per case.
+        shifted = np.roll(np.array(Image.open(label)), 2, axis=1)
+        Image.fromarray(shifted).save(predictions / label.name)
+
+    def summary(path):
+        compute_metrics_on_folder2(
+            str(raw / "labelsTr"),
+            str(predictions),
+            str(raw / "dataset.json"),
+            str(planned_dataset / "nnUNetPlans.json"),
+            output_file=str(path),
+            num_processes=1,
+        )
+        return read_json(path)
+
+    own = summary(tmp_path / "nnunet.json")
+    with nnunet_metrics_in_this_process():
+        ours = summary(tmp_path / "ours.json")
+    assert ours == own
+    assert 0 < own["foreground_mean"]["Dice"] < 1

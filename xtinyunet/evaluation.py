@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
+import types
 from pathlib import Path
+from unittest import mock
 
 from xtinyunet.complexity import count_flops
 from xtinyunet.io import atomic_path, atomic_write_json, read_json, write_csv
@@ -33,6 +37,37 @@ def reference_labels(raw_dataset, dataset_json: dict) -> list[Path]:
     """The test set's label files, sorted; none when labelsTs is missing or holds none."""
     labels = Path(raw_dataset) / "labelsTs"
     return sorted(labels.glob(f"*{dataset_json['file_ending']}")) if labels.is_dir() else []
+
+
+class _PoolInThisProcess:
+    """The part of multiprocessing's Pool that nnU-Net's evaluation uses, run in this process."""
+
+    def __init__(self, processes=None):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *error):
+        return False
+
+    def starmap(self, function, arguments):
+        return list(itertools.starmap(function, arguments))
+
+
+@contextlib.contextmanager
+def nnunet_metrics_in_this_process():
+    """nnU-Net's compute_metrics_on_folder always computes its per-case metrics in a spawned
+    worker pool: a fresh interpreter that imports nnU-Net again, 2.6 s of a demo evaluation job
+    of ten 64x64 cases. Within this block its pool runs in this process: the same functions,
+    the same summary (tests/test_metrics.py compares it with nnU-Net's own)."""
+    from nnunetv2.evaluation import evaluate_predictions
+
+    in_this_process = types.SimpleNamespace(
+        get_context=lambda method: types.SimpleNamespace(Pool=_PoolInThisProcess)
+    )
+    with mock.patch.object(evaluate_predictions, "multiprocessing", in_this_process):
+        yield
 
 
 def evaluate_model(
@@ -71,7 +106,7 @@ def evaluate_model(
         write_csv(per_case_file, rows)
         means = summarize([{m: row[m] for m in METRICS} for row in rows])
         summary.update(metrics_available=True, **means)
-        with atomic_path(nnunet_summary_file) as tmp:
+        with atomic_path(nnunet_summary_file) as tmp, nnunet_metrics_in_this_process():
             compute_metrics_on_folder2(
                 str(labels),
                 str(predictions),
