@@ -321,6 +321,14 @@ def num_images_value(wildcards):
     return None if wildcards.num_images == "all" else int(wildcards.num_images)
 
 
+def written_candidates(wildcards):
+    """The candidate list, once its checkpoint has run: a job that reads it, or whose params
+    digest the plans holding the candidates, is set up only then (its params are not yet known
+    in Snakemake's first pass over the DAG, which would look like a change). ancient: the
+    planned_inputs param, not the file's time, says whether a job's inputs changed."""
+    return ancient(checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0])
+
+
 def planned_inputs(wildcards):
     """Digest of what a job of one configuration is computed from (a param: its change, not
     the plans' modification time, reruns the job). Known once the candidates are written.

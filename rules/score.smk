@@ -4,7 +4,7 @@ rule score_candidates:
 
     # ancient: as score_candidate's, with every candidate's planned_inputs as the param.
     input:
-        candidates=ancient(candidates_file("{dataset}")),
+        candidates=written_candidates,
         plans=ancient(plans_file("{dataset}")),
         dataset_json=ancient(preprocessed_dataset_json("{dataset}")),
     output:
@@ -38,7 +38,7 @@ rule score_candidate:
     # ancient: a re-plan renews these files' times; param planned_inputs says whether their
     # content changed for this candidate.
     input:
-        candidates=ancient(candidates_file("{dataset}")),
+        candidates=written_candidates,
         plans=ancient(plans_file("{dataset}")),
         dataset_json=ancient(preprocessed_dataset_json("{dataset}")),
     output:
@@ -73,7 +73,7 @@ rule gather_scores:
     """One scores table per dataset, seed and K, widest candidate first, a column per metric."""
     input:
         scores=scores_of_table,
-        candidates=candidates_file("{dataset}"),
+        candidates=written_candidates,
     output:
         scores_table("{dataset}", "{seed}", "{num_images}"),
     log:

@@ -6,7 +6,7 @@ rule train_model:
     # content changed for this configuration.
     input:
         plans=ancient(plans_file("{dataset}")),
-        candidates=ancient(candidates_file("{dataset}")),
+        candidates=written_candidates,
     output:
         final_checkpoint("{dataset}", "{trainer}", "{configuration}", "{fold}"),
     log:
@@ -75,7 +75,7 @@ rule evaluate_predictions:
         predictions=rules.predict_test_set.output[0],
         raw=raw_dataset_json("{dataset}"),
         plans=ancient(plans_file("{dataset}")),
-        candidates=ancient(candidates_file("{dataset}")),
+        candidates=written_candidates,
     output:
         per_case=evaluation_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", ".csv"

@@ -13,6 +13,7 @@ from PIL import Image
 from conftest import BIN, REPO
 from xtinyunet.audit import main as audit_main
 from xtinyunet.candidates import candidates_from_plans
+from xtinyunet.deployment import read_deployment
 from xtinyunet.io import read_json
 from xtinyunet.provenance import config_sha256, file_sha256, folder_digest
 from xtinyunet.results import read_results
@@ -94,6 +95,8 @@ def finished_run(tmp_path_factory):
             "final_validation": False,
         },
         "report": {"tables": [{"name": "both", "datasets": ["GrayUS", "ColourRaw"]}]},
+        # Every model of the tables exported and measured, briefly.
+        "deployment": {"enabled": True, "repeats": 2, "batch_size": 2, "sliding_window_images": 1},
     }
     write_config(workdir, config)
     run = snakemake(workdir)
@@ -268,6 +271,34 @@ def test_sweep_trains_every_width_and_the_ledger_compares_its_cost(finished_run)
     assert float(ledger[1]["device_seconds_vs_selection"]) > 1
     no_sweep = list(csv.DictReader(open(results / "Dataset812_ColourRaw" / "cost.csv")))
     assert "not trained" in no_sweep[1]["stage"]
+
+
+@pytest.mark.e2e
+def test_deployment_exports_and_measures_every_model_of_the_tables(finished_run):
+    """The deployment rules on the finished run: one row per model of the tables (the sweep
+    is not deployed by default), its Dice from results.csv, and the table over both datasets."""
+    _, results = finished_run
+    for dataset in ("Dataset811_GrayUS", "Dataset812_ColourRaw"):
+        named = [
+            r for r in read_results(results / dataset / "results.csv") if r["model"] != "sweep"
+        ]
+        deployed = {
+            row["model"]: row for row in read_deployment(results / dataset / "deployment.csv")
+        }
+        assert set(deployed) == {row["model"] for row in named}
+        for row in named:
+            measured = deployed[row["model"]]
+            assert (measured["config"], measured["dice_mean"]) == (row["config"], row["dice_mean"])
+            assert measured["onnx_bytes"] > 0
+            assert measured["onnxruntime_latency_ms_median"] > 0
+            assert measured["torch_latency_ms_median"] > 0
+            onnx = (
+                results / dataset / "deployment" / f"{row['trainer']}__{row['config']}" / "fold_0"
+            )
+            assert (onnx / "model.onnx").stat().st_size == measured["onnx_bytes"]
+        assert (results / dataset / "dice_vs_latency.png").read_bytes()[:4] == b"\x89PNG"
+    table = (results / "tables" / "deployment.md").read_text()
+    assert "GrayUS" in table and "ColourRaw" in table and "XTinyU-Net" in table
 
 
 def test_shorter_xtinyunet_schedule_is_a_warning_naming_both_trainers(tmp_path):

@@ -94,7 +94,7 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
     second axis the sensitivity differences with the selection circled (docs/method.md
     section 7.1)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 5.5))
     sweep = [r for r in results if r["model"] == SWEEP]
     if sweep:
         draw_width_sweep(ax, sweep, fmt="o-", color="tab:blue")
@@ -106,7 +106,16 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
             linestyle="--",
             label=f"{NNUNET} Dice − std",
         )
-        ax.plot(baseline["params"], baseline["dice_mean"], "s", color="black", label=NNUNET)
+        # Above the sweep's widest point, which is the same network.
+        ax.plot(
+            baseline["params"],
+            baseline["dice_mean"],
+            "s",
+            color="black",
+            markersize=8,
+            zorder=4,
+            label=NNUNET,
+        )
     for row, marker in zip(
         (r for r in results if r["model"] not in (SWEEP, NNUNET, XTINYUNET)), "DPv^<>"
     ):
@@ -142,8 +151,16 @@ def plot_dice_vs_params(results: list[dict], selection: dict, title: str, paths)
     twin.set_ylabel("|s_i − s_(i−1)|")
     handles, labels = ax.get_legend_handles_labels()
     more_handles, more_labels = twin.get_legend_handles_labels()
-    ax.legend(handles + more_handles, labels + more_labels, loc="lower right", fontsize=7)
-    fig.tight_layout()
+    # Below the axes: inside, it would hide points wherever it went.
+    fig.legend(
+        handles + more_handles,
+        labels + more_labels,
+        loc="lower center",
+        ncols=3,
+        fontsize=7,
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     save(fig, paths)
     plt.close(fig)
 
