@@ -326,7 +326,9 @@ def written_candidates(wildcards):
     digest the plans holding the candidates, is set up only then (its params are not yet known
     in Snakemake's first pass over the DAG, which would look like a change). ancient: the
     planned_inputs param, not the file's time, says whether a job's inputs changed."""
-    return ancient(checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0])
+    return ancient(
+        checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
+    )
 
 
 def planned_inputs(wildcards):
