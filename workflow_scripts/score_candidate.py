@@ -11,17 +11,11 @@ from pathlib import Path
 import torch
 
 from xtinyunet.io import read_json
-from xtinyunet.scores import write_score_record
+from xtinyunet.scores import scoring_settings, write_score_record
 from xtinyunet.sensitivity import score_candidate
 
 torch.set_num_threads(job_threads(snakemake.threads))
-settings = {
-    "num_images": snakemake.params.num_images,
-    "batch_size": snakemake.params.batch_size,
-    "device": snakemake.params.device,
-    "precision": snakemake.params.precision,
-    "metrics": list(snakemake.params.metrics),
-}
+settings = scoring_settings(snakemake.params)
 seed = int(snakemake.wildcards.seed)
 score = score_candidate(
     preprocessed_dir=Path(snakemake.input.plans).parent,

@@ -9,15 +9,10 @@ use_sleeping_openmp_threads()  # before torch is imported
 from pathlib import Path
 
 from xtinyunet.io import read_json
+from xtinyunet.scores import scoring_settings
 from xtinyunet.scoring_pool import score_every_candidate
 
-settings = {
-    "num_images": snakemake.params.num_images,
-    "batch_size": snakemake.params.batch_size,
-    "device": snakemake.params.device,
-    "precision": snakemake.params.precision,
-    "metrics": list(snakemake.params.metrics),
-}
+settings = scoring_settings(snakemake.params)
 Path(snakemake.output[0]).mkdir(parents=True, exist_ok=True)
 score_every_candidate(
     preprocessed_dir=Path(snakemake.input.plans).parent,

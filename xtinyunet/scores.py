@@ -20,6 +20,18 @@ def proxy_columns(metrics) -> tuple[str, ...]:
     return tuple(score_column(m) for m in metrics if m != PRIMARY_METRIC)
 
 
+def scoring_settings(params) -> dict:
+    """What a score record states it was scored with, from a scoring rule's params (the one-job
+    and the per-candidate rule alike)."""
+    return {
+        "num_images": params.num_images,
+        "batch_size": params.batch_size,
+        "device": params.device,
+        "precision": params.precision,
+        "metrics": list(params.metrics),
+    }
+
+
 def write_score_record(path, score: Score, seed: int, settings: dict) -> None:
     record = {
         "config": score.configuration,
