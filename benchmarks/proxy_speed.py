@@ -22,6 +22,7 @@ from scoring_speed import planned_synthetic_dataset
 
 from xtinyunet.candidates import candidates_from_plans
 from xtinyunet.io import read_json
+from xtinyunet.names import PLANS_FILE
 from xtinyunet.proxies import PROXIES
 from xtinyunet.sensitivity import build_network, load_sample_images
 
@@ -44,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     preprocessed = planned_synthetic_dataset(args.synthetic_size, args.synthetic_count)
     torch.set_num_threads(args.threads)
-    plans = read_json(preprocessed / "nnUNetPlans.json")
+    plans = read_json(preprocessed / PLANS_FILE)
     dataset_json = read_json(preprocessed / "dataset.json")
 
     print(

@@ -47,6 +47,7 @@ use_sleeping_openmp_threads()  # as the scoring jobs do, before torch is importe
 import torch  # noqa: E402
 
 from xtinyunet.io import read_json  # noqa: E402
+from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE  # noqa: E402
 from xtinyunet.sensitivity import (  # noqa: E402
     build_network,
     input_gradient_norms,
@@ -182,10 +183,10 @@ def bare_sweep(network, images, cores: int, chosen: tuple[int, int]) -> dict:
 
 
 def candidate_rows(preprocessed: Path, images_scored, cores: int, device: str):
-    plans = read_json(preprocessed / "nnUNetPlans.json")
+    plans = read_json(preprocessed / PLANS_FILE)
     dataset_json = read_json(preprocessed / "dataset.json")
     count = None if images_scored == "all" else images_scored
-    sample = load_sample_images(preprocessed, plans, "2d", count, SEED)
+    sample = load_sample_images(preprocessed, plans, BASE_CONFIGURATION, count, SEED)
     # The bare timings need up to 32 images; their content does not change the time.
     repeats = math.ceil(max(BATCH_SIZES) * 2 / len(sample.images))
     bare_images = torch.from_numpy(np.concatenate([sample.images] * repeats)).to(device)
@@ -232,8 +233,9 @@ import nnunetv2.training.dataloading.nnunet_dataset
 import nnunetv2.utilities.get_network_from_plans
 imported = time.time()
 folder, images = sys.argv[2], sys.argv[3]
-plans = read_json(folder + "/nnUNetPlans.json")
-load_sample_images(folder, plans, "2d", None if images == "all" else int(images), 369)
+from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE
+plans = read_json(folder + "/" + PLANS_FILE)
+load_sample_images(folder, plans, BASE_CONFIGURATION, None if images == "all" else int(images), 369)
 print(imported - started, time.time() - imported)
 """
 
@@ -313,8 +315,8 @@ def main() -> None:
     for key in args.dataset:
         workdir = args.workdir / key
         preprocessed, dataset = prepared(workdir, key, args.images)
-        plans = read_json(preprocessed / "nnUNetPlans.json")
-        patch = plans["configurations"]["2d"]["patch_size"]
+        plans = read_json(preprocessed / PLANS_FILE)
+        patch = plans["configurations"][BASE_CONFIGURATION]["patch_size"]
         measured = workdir / f"candidates_k{args.images}_{args.device}.json"
         if args.reuse_candidates and measured.is_file():
             rows = json.loads(measured.read_text())

@@ -19,8 +19,8 @@ from xtinyunet.names import (
     baseline_configuration,
     check_patch_size,
     configuration_pattern,
-    model_folder_name,
 )
+from xtinyunet.layout import ResultsLayout, fold_run, score_run
 from xtinyunet.provenance import planned_inputs_digest
 from xtinyunet.proxy_names import (
     METRICS as KNOWN_METRICS,
@@ -29,17 +29,13 @@ from xtinyunet.proxy_names import (
 )
 from xtinyunet.scoring_resources import candidate_threads
 from xtinyunet.sources import check_source, dataset_folder_name
-from xtinyunet.sources.raw_dataset import SPLITS_FILE
 from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, training_iterations
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-RESULTS = Path(config["results_dir"])
-NNUNET_RAW = RESULTS / "nnUNet_raw"
-NNUNET_PREPROCESSED = RESULTS / "nnUNet_preprocessed"
-NNUNET_RESULTS = RESULTS / "nnUNet_results"
-LOGS = RESULTS / "logs"
-BENCHMARKS = RESULTS / "benchmarks"
+# Every output path is built by one method of LAYOUT: the rules call them with wildcard patterns
+# ("{dataset}"), the input functions and targets with values.
+LAYOUT = ResultsLayout(config["results_dir"])
 
 ENABLED = [dataset for dataset in config["datasets"] if dataset["enabled"]]
 if not ENABLED:
@@ -142,9 +138,9 @@ wildcard_constraints:
 
 # Every nnU-Net call gets its folders from the results directory, never from the user's shell.
 NNUNET_PATHS = {
-    "nnUNet_raw": str(NNUNET_RAW.resolve()),
-    "nnUNet_preprocessed": str(NNUNET_PREPROCESSED.resolve()),
-    "nnUNet_results": str(NNUNET_RESULTS.resolve()),
+    "nnUNet_raw": str(LAYOUT.nnunet_raw.resolve()),
+    "nnUNet_preprocessed": str(LAYOUT.nnunet_preprocessed.resolve()),
+    "nnUNet_results": str(LAYOUT.nnunet_results.resolve()),
     "nnUNet_extTrainer": str(TRAINERS_FOLDER),
     "nnUNet_compile": "f",
 }
@@ -152,153 +148,6 @@ NNUNET_PATHS = {
 NNUNET_ENV = "export " + " ".join(
     f"{key}={shlex.quote(value)}" for key, value in NNUNET_PATHS.items()
 )
-
-
-# Each output path is built by one function here (logs and benchmarks by their rule): the rules
-# call them with wildcard patterns ("{dataset}"), the input functions and targets with values.
-
-
-def raw_dataset_json(dataset):
-    """Stands for the dataset's whole nnU-Net raw folder."""
-    return NNUNET_RAW / dataset / "dataset.json"
-
-
-def raw_splits_file(dataset):
-    """Where a converter puts the dataset's own folds (absent for most datasets)."""
-    return NNUNET_RAW / dataset / SPLITS_FILE
-
-
-def plans_file(dataset):
-    return NNUNET_PREPROCESSED / dataset / PLANS_FILE
-
-
-def preprocessed_dataset_json(dataset):
-    return NNUNET_PREPROCESSED / dataset / "dataset.json"
-
-
-def candidates_file(dataset):
-    return RESULTS / dataset / "candidates.json"
-
-
-def scores_folder(dataset, seed, num_images):
-    """The score records of one scores table (the output of a job that scores them all)."""
-    return RESULTS / dataset / "scores" / f"seed{seed}_k{num_images}"
-
-
-def score_file(dataset, seed, num_images, configuration):
-    return scores_folder(dataset, seed, num_images) / f"{configuration}.json"
-
-
-def scores_table(dataset, seed, num_images):
-    return RESULTS / dataset / f"scores_seed{seed}_k{num_images}.csv"
-
-
-def selection_file(dataset, seed, num_images):
-    return RESULTS / dataset / f"selection_seed{seed}_k{num_images}.json"
-
-
-def sensitivity_plot(dataset, seed, num_images):
-    return RESULTS / dataset / f"sensitivity_seed{seed}_k{num_images}.png"
-
-
-def raw_digest_file(dataset):
-    return RESULTS / dataset / "provenance" / "raw_dataset_digest.json"
-
-
-def manifest_file(dataset):
-    return RESULTS / dataset / "manifest.json"
-
-
-def model_folder(dataset, trainer, configuration):
-    """nnU-Net's folder of a trained model (all its folds)."""
-    return NNUNET_RESULTS / dataset / model_folder_name(trainer, configuration)
-
-
-def final_checkpoint(dataset, trainer, configuration, fold):
-    return (
-        model_folder(dataset, trainer, configuration)
-        / f"fold_{fold}"
-        / "checkpoint_final.pth"
-    )
-
-
-def model_run(trainer, configuration):
-    """The folder name of one model's predictions, evaluations, logs and benchmarks."""
-    return f"{trainer}__{configuration}"
-
-
-def fold_run(trainer, configuration, fold):
-    """One fold of one model, as its benchmark files name it."""
-    return f"{model_run(trainer, configuration)}/fold_{fold}"
-
-
-def prediction_folder(dataset, trainer, configuration, fold):
-    return (
-        RESULTS
-        / dataset
-        / "predictions"
-        / model_run(trainer, configuration)
-        / f"fold_{fold}"
-    )
-
-
-def evaluation_file(dataset, trainer, configuration, fold, ending):
-    """`ending` is .json (the summary), .csv (per case) or _nnunet_summary.json."""
-    return (
-        RESULTS
-        / dataset
-        / "evaluation"
-        / model_run(trainer, configuration)
-        / f"fold_{fold}{ending}"
-    )
-
-
-def results_table(dataset):
-    return RESULTS / dataset / "results.csv"
-
-
-def per_case_table(dataset):
-    return RESULTS / dataset / "results_per_case.csv"
-
-
-def dataset_figure(dataset, name, extension="png"):
-    """dice_vs_params, qualitative or robustness."""
-    return RESULTS / dataset / f"{name}.{extension}"
-
-
-def cost_file(dataset):
-    return RESULTS / dataset / "cost.csv"
-
-
-def benchmark_file(rule_name, dataset, run):
-    """Snakemake's benchmark of one job; `run` names the job within its dataset."""
-    return BENCHMARKS / rule_name / dataset / f"{run}.tsv"
-
-
-def score_run(seed, num_images, configuration=None):
-    """The folder (or, with a configuration, the file stem) of one scoring run's jobs."""
-    run = f"seed{seed}_k{num_images}"
-    return run if configuration is None else f"{run}/{configuration}"
-
-
-def paper_table(table, extension):
-    return RESULTS / "tables" / f"{table}.{extension}"
-
-
-def deployed_file(dataset, trainer, configuration, fold, name):
-    """model.onnx, export.json, reference.npz or measurements.json of one trained model."""
-    return (
-        RESULTS
-        / dataset
-        / "deployment"
-        / model_run(trainer, configuration)
-        / f"fold_{fold}"
-        / name
-    )
-
-
-def deployment_csv(dataset):
-    return RESULTS / dataset / "deployment.csv"
 
 
 # Input functions and parameters.
@@ -309,7 +158,7 @@ def dataset_id(wildcards):
 
 
 def dataset_splits_file(wildcards):
-    return raw_splits_file(wildcards.dataset)
+    return LAYOUT.raw_splits_file(wildcards.dataset)
 
 
 def dataset_config(wildcards):
@@ -341,18 +190,25 @@ def planned_inputs(wildcards):
 
 def planned_inputs_of_candidates(wildcards):
     """planned_inputs of every candidate, for the job that scores them all."""
+    preprocessed = LAYOUT.plans_file(wildcards.dataset).parent
+    modification_times = _modification_times(preprocessed)
     return {
-        Path(record).stem: configuration_digest(wildcards.dataset, Path(record).stem)
-        for record in candidate_scores(wildcards)
+        configuration: _planned_inputs_digest(
+            preprocessed,
+            configuration,
+            LAYOUT.raw_splits_file(wildcards.dataset),
+            modification_times,
+        )
+        for configuration in candidate_configurations(wildcards.dataset)
     }
 
 
 def configuration_digest(dataset, configuration):
-    preprocessed = plans_file(dataset).parent
+    preprocessed = LAYOUT.plans_file(dataset).parent
     return _planned_inputs_digest(
         preprocessed,
         configuration,
-        raw_splits_file(dataset),
+        LAYOUT.raw_splits_file(dataset),
         _modification_times(preprocessed),
     )
 
@@ -383,7 +239,9 @@ def one_scoring_job_per_table():
 def scores_of_table(wildcards):
     """What a scores table is gathered from: the folder of one job, or one file per job."""
     if one_scoring_job_per_table():
-        return scores_folder(wildcards.dataset, wildcards.seed, wildcards.num_images)
+        return LAYOUT.scores_folder(
+            wildcards.dataset, wildcards.seed, wildcards.num_images
+        )
     return candidate_scores(wildcards)
 
 
@@ -416,19 +274,27 @@ def read_plans(path, modified):
         return json.load(handle)
 
 
-def candidate_scores(wildcards):
-    """One score file per candidate; the candidates are known once the plans exist."""
-    candidates = checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
+def candidate_configurations(dataset):
+    """The candidates' configuration names, known once their checkpoint has run."""
+    candidates = Path(checkpoints.write_candidates.get(dataset=dataset).output[0])
+    return _read_candidate_configurations(candidates, candidates.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=None)
+def _read_candidate_configurations(candidates, modified):
+    """Cached per file state: every scoring job of a dataset asks."""
     with open(candidates) as handle:
-        return [
-            score_file(
-                wildcards.dataset,
-                wildcards.seed,
-                wildcards.num_images,
-                candidate["configuration"],
-            )
-            for candidate in json.load(handle)
-        ]
+        return tuple(candidate["configuration"] for candidate in json.load(handle))
+
+
+def candidate_scores(wildcards):
+    """One score file per candidate."""
+    return [
+        LAYOUT.score_file(
+            wildcards.dataset, wildcards.seed, wildcards.num_images, configuration
+        )
+        for configuration in candidate_configurations(wildcards.dataset)
+    ]
 
 
 def trained_models(dataset):
@@ -455,9 +321,7 @@ def trained_models(dataset):
         for name in BASELINES
     ]
     if trains_sweep(dataset):
-        candidates_file = checkpoints.write_candidates.get(dataset=dataset).output[0]
-        with open(candidates_file) as handle:
-            widths = [candidate["configuration"] for candidate in json.load(handle)]
+        widths = list(candidate_configurations(dataset))
         # The widest candidate is 2d itself: with nnU-Net's trainer it is nnU-Net's model,
         # trained once (xtinyunet/comparison.py maps it back).
         if TRAINERS["sweep"] == TRAINERS["nnunet"]:
@@ -480,30 +344,26 @@ def selection_benchmarks(wildcards):
     the knee."""
     seed, num_images = SEEDS[0], NUM_IMAGES[0]
     run = score_run(seed, num_images)
-    knee = benchmark_file("select_knee", wildcards.dataset, run)
+    knee = LAYOUT.benchmark_file("select_knee", wildcards.dataset, run)
     if one_scoring_job_per_table():
-        return [benchmark_file("score_candidates", wildcards.dataset, run), knee]
-    with open(
-        checkpoints.write_candidates.get(dataset=wildcards.dataset).output[0]
-    ) as handle:
-        configurations = [candidate["configuration"] for candidate in json.load(handle)]
+        return [LAYOUT.benchmark_file("score_candidates", wildcards.dataset, run), knee]
     return [
-        benchmark_file(
+        LAYOUT.benchmark_file(
             "score_candidate",
             wildcards.dataset,
             score_run(seed, num_images, configuration),
         )
-        for configuration in configurations
+        for configuration in candidate_configurations(wildcards.dataset)
     ] + [knee]
 
 
 def sweep_benchmarks(wildcards):
     """Training, prediction and evaluation of every width of the sweep (none without it)."""
     return [
-        benchmark_file(
+        LAYOUT.benchmark_file(
             rule_name,
             wildcards.dataset,
-            f"{model_run(trainer, configuration)}/fold_{fold}",
+            fold_run(trainer, configuration, fold),
         )
         for model, configuration, trainer in trained_models(wildcards.dataset)
         if model == SWEEP
@@ -517,7 +377,9 @@ def evaluation_files(ending):
 
     def files(wildcards):
         return [
-            evaluation_file(wildcards.dataset, trainer, configuration, fold, ending)
+            LAYOUT.evaluation_file(
+                wildcards.dataset, trainer, configuration, fold, ending
+            )
             for _, configuration, trainer in trained_models(wildcards.dataset)
             for fold in TRAINING["folds"]
         ]
@@ -533,7 +395,9 @@ def model_list(wildcards):
 
 
 def trained_model_folder(wildcards):
-    return model_folder(wildcards.dataset, wildcards.trainer, wildcards.configuration)
+    return LAYOUT.model_folder(
+        wildcards.dataset, wildcards.trainer, wildcards.configuration
+    )
 
 
 def deployed_models(dataset):
@@ -550,7 +414,7 @@ def deployment_measurements(wildcards):
     # The selected width is also a sweep member: measured once.
     return list(
         dict.fromkeys(
-            deployed_file(
+            LAYOUT.deployed_file(
                 wildcards.dataset, trainer, configuration, fold, "measurements.json"
             )
             for _, configuration, trainer in deployed_models(wildcards.dataset)
@@ -568,19 +432,21 @@ def deployment_model_list(wildcards):
 
 def every_selection(wildcards):
     return [
-        selection_file(wildcards.dataset, seed, k) for seed in SEEDS for k in NUM_IMAGES
+        LAYOUT.selection_file(wildcards.dataset, seed, k)
+        for seed in SEEDS
+        for k in NUM_IMAGES
     ]
 
 
 def primary_selection(wildcards):
     """The selection that is trained: the first seed's, with the first K."""
-    return selection_file(wildcards.dataset, SEEDS[0], NUM_IMAGES[0])
+    return LAYOUT.selection_file(wildcards.dataset, SEEDS[0], NUM_IMAGES[0])
 
 
 def paper_model_predictions(wildcards):
     """Test-set prediction folders of the named models (first fold), by model name."""
     return {
-        model: prediction_folder(
+        model: LAYOUT.prediction_folder(
             wildcards.dataset, trainer, configuration, TRAINING["folds"][0]
         )
         for model, configuration, trainer in trained_models(wildcards.dataset)
@@ -590,7 +456,7 @@ def paper_model_predictions(wildcards):
 
 def table_inputs(wildcards):
     table = next(t for t in TABLES if t["name"] == wildcards.table)
-    return [results_table(DATASET_NAMES[name]) for name in table["datasets"]]
+    return [LAYOUT.results_table(DATASET_NAMES[name]) for name in table["datasets"]]
 
 
 def table_config(wildcards):
@@ -606,14 +472,14 @@ def results_targets():
         path
         for dataset in DATASETS
         for path in [
-            results_table(dataset),
-            per_case_table(dataset),
-            cost_file(dataset),
+            LAYOUT.results_table(dataset),
+            LAYOUT.per_case_table(dataset),
+            LAYOUT.cost_file(dataset),
         ]
-        + [dataset_figure(dataset, name) for name in figures]
+        + [LAYOUT.dataset_figure(dataset, name) for name in figures]
     ]
     tables = [
-        paper_table(table["name"], extension)
+        LAYOUT.paper_table(table["name"], extension)
         for table in TABLES
         for extension in ("md", "csv", "tex")
     ]
@@ -627,12 +493,13 @@ def deployment_targets():
         path
         for dataset in DATASETS
         for path in (
-            deployment_csv(dataset),
-            dataset_figure(dataset, "dice_vs_latency"),
+            LAYOUT.deployment_csv(dataset),
+            LAYOUT.dataset_figure(dataset, "dice_vs_latency"),
         )
     ]
     return per_dataset + [
-        paper_table(DEPLOYMENT_TABLE, extension) for extension in ("md", "csv", "tex")
+        LAYOUT.paper_table(DEPLOYMENT_TABLE, extension)
+        for extension in ("md", "csv", "tex")
     ]
 
 
@@ -643,22 +510,18 @@ def selection_targets():
         for seed in SEEDS
         for k in NUM_IMAGES
         for path in (
-            selection_file(dataset, seed, k),
-            sensitivity_plot(dataset, seed, k),
+            LAYOUT.selection_file(dataset, seed, k),
+            LAYOUT.sensitivity_plot(dataset, seed, k),
         )
     ]
-    return runs + [manifest_file(dataset) for dataset in DATASETS]
+    return runs + [LAYOUT.manifest_file(dataset) for dataset in DATASETS]
 
 
 def metric_selection(dataset, metric, seed, k):
     """A metric's selection file: the paper's keeps its place, the others lie in proxies/."""
     if metric == PRIMARY_METRIC:
-        return selection_file(dataset, seed, k)
-    return RESULTS / dataset / "proxies" / f"selection_{metric}_seed{seed}_k{k}.json"
-
-
-def proxy_comparison(dataset, extension):
-    return RESULTS / dataset / "proxies" / f"comparison.{extension}"
+        return LAYOUT.selection_file(dataset, seed, k)
+    return LAYOUT.metric_selection_file(dataset, metric, seed, k)
 
 
 def proxy_comparison_inputs(wildcards):
@@ -670,7 +533,7 @@ def proxy_comparison_inputs(wildcards):
         ]
     }
     if trains_sweep(wildcards.dataset):
-        inputs["results"] = results_table(wildcards.dataset)
+        inputs["results"] = LAYOUT.results_table(wildcards.dataset)
     return inputs
 
 
@@ -687,7 +550,7 @@ def proxy_targets():
         for k in NUM_IMAGES
     ]
     comparisons = [
-        proxy_comparison(dataset, extension)
+        LAYOUT.proxy_comparison(dataset, extension)
         for dataset in DATASETS
         for extension in ("png", "pdf", "csv")
     ]

@@ -3,11 +3,11 @@ rule convert_dataset:
 
     # dataset.json stands for the whole folder, which appears in one rename once complete.
     output:
-        raw_dataset_json("{dataset}"),
+        LAYOUT.raw_dataset_json("{dataset}"),
     log:
-        LOGS / "convert_dataset" / "{dataset}.log",
+        LAYOUT.log_file("convert_dataset", "{dataset}"),
     benchmark:
-        BENCHMARKS / "convert_dataset" / "{dataset}.tsv"
+        LAYOUT.benchmark_file("convert_dataset", "{dataset}")
     conda:
         "../envs/xtinyunet.yaml"
     threads: 4

@@ -6,30 +6,28 @@ rule export_onnx:
     """The fold's final checkpoint as ONNX (batch axis dynamic), checked against PyTorch."""
     input:
         checkpoint=rules.train_model.output[0],
-        raw=raw_dataset_json("{dataset}"),
+        raw=LAYOUT.raw_dataset_json("{dataset}"),
     output:
-        onnx=deployed_file(
+        onnx=LAYOUT.deployed_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", "model.onnx"
         ),
-        record=deployed_file(
+        record=LAYOUT.deployed_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", "export.json"
         ),
-        reference=deployed_file(
+        reference=LAYOUT.deployed_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", "reference.npz"
         ),
     log:
-        LOGS
-        / "export_onnx"
-        / "{dataset}"
-        / model_run("{trainer}", "{configuration}")
-        / "fold_{fold}.log",
+        LAYOUT.log_file(
+            "export_onnx",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
+        ),
     benchmark:
-        (
-            BENCHMARKS
-            / "export_onnx"
-            / "{dataset}"
-            / model_run("{trainer}", "{configuration}")
-            / "fold_{fold}.tsv"
+        LAYOUT.benchmark_file(
+            "export_onnx",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
         )
     conda:
         "../envs/xtinyunet.yaml"
@@ -48,24 +46,22 @@ rule measure_deployment:
         onnx=rules.export_onnx.output.onnx,
         record=rules.export_onnx.output.record,
         reference=rules.export_onnx.output.reference,
-        raw=raw_dataset_json("{dataset}"),
+        raw=LAYOUT.raw_dataset_json("{dataset}"),
     output:
-        deployed_file(
+        LAYOUT.deployed_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", "measurements.json"
         ),
     log:
-        LOGS
-        / "measure_deployment"
-        / "{dataset}"
-        / model_run("{trainer}", "{configuration}")
-        / "fold_{fold}.log",
+        LAYOUT.log_file(
+            "measure_deployment",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
+        ),
     benchmark:
-        (
-            BENCHMARKS
-            / "measure_deployment"
-            / "{dataset}"
-            / model_run("{trainer}", "{configuration}")
-            / "fold_{fold}.tsv"
+        LAYOUT.benchmark_file(
+            "measure_deployment",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
         )
     conda:
         "../envs/xtinyunet.yaml"
@@ -82,12 +78,12 @@ rule gather_deployment:
     """deployment.csv: one row per deployed model and fold, with its Dice from results.csv."""
     input:
         measurements=deployment_measurements,
-        results=results_table("{dataset}"),
-        manifest=manifest_file("{dataset}"),
+        results=LAYOUT.results_table("{dataset}"),
+        manifest=LAYOUT.manifest_file("{dataset}"),
     output:
-        deployment_csv("{dataset}"),
+        LAYOUT.deployment_csv("{dataset}"),
     log:
-        LOGS / "gather_deployment" / "{dataset}.log",
+        LAYOUT.log_file("gather_deployment", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -100,17 +96,17 @@ rule gather_deployment:
 rule plot_dice_vs_latency:
     """Dice against CPU latency, one marker per model."""
     input:
-        deployment_csv("{dataset}"),
+        LAYOUT.deployment_csv("{dataset}"),
     output:
         png=report(
-            dataset_figure("{dataset}", "dice_vs_latency"),
+            LAYOUT.dataset_figure("{dataset}", "dice_vs_latency"),
             caption="../report/dice_vs_latency.rst",
             category="Deployment",
             subcategory="{dataset}",
         ),
-        pdf=dataset_figure("{dataset}", "dice_vs_latency", "pdf"),
+        pdf=LAYOUT.dataset_figure("{dataset}", "dice_vs_latency", "pdf"),
     log:
-        LOGS / "plot_dice_vs_latency" / "{dataset}.log",
+        LAYOUT.log_file("plot_dice_vs_latency", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -121,17 +117,17 @@ rule plot_dice_vs_latency:
 rule make_deployment_table:
     """Every dataset's deployment.csv (first fold) as one table: Markdown, CSV, LaTeX."""
     input:
-        [deployment_csv(dataset) for dataset in DATASETS],
+        [LAYOUT.deployment_csv(dataset) for dataset in DATASETS],
     output:
-        markdown=paper_table(DEPLOYMENT_TABLE, "md"),
+        markdown=LAYOUT.paper_table(DEPLOYMENT_TABLE, "md"),
         csv=report(
-            paper_table(DEPLOYMENT_TABLE, "csv"),
+            LAYOUT.paper_table(DEPLOYMENT_TABLE, "csv"),
             caption="../report/deployment.rst",
             category="Deployment",
         ),
-        latex=paper_table(DEPLOYMENT_TABLE, "tex"),
+        latex=LAYOUT.paper_table(DEPLOYMENT_TABLE, "tex"),
     log:
-        LOGS / "make_deployment_table" / f"{DEPLOYMENT_TABLE}.log",
+        LAYOUT.log_file("make_deployment_table", DEPLOYMENT_TABLE),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

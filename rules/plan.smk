@@ -1,16 +1,16 @@
 rule plan_and_preprocess:
     """nnU-Net's fingerprint, plans and 2d preprocessing, with the dataset integrity check."""
     input:
-        raw_dataset_json("{dataset}"),
+        LAYOUT.raw_dataset_json("{dataset}"),
     # The preprocessed arrays (nnUNetPlans_2d/) are not declared: Snakemake would put a
     # timestamp file into a directory() output, and nnU-Net's dataset loader rejects it.
     output:
-        plans=plans_file("{dataset}"),
-        dataset_json=preprocessed_dataset_json("{dataset}"),
+        plans=LAYOUT.plans_file("{dataset}"),
+        dataset_json=LAYOUT.preprocessed_dataset_json("{dataset}"),
     log:
-        LOGS / "plan_and_preprocess" / "{dataset}.log",
+        LAYOUT.log_file("plan_and_preprocess", "{dataset}"),
     benchmark:
-        BENCHMARKS / "plan_and_preprocess" / "{dataset}.tsv"
+        LAYOUT.benchmark_file("plan_and_preprocess", "{dataset}")
     conda:
         "../envs/xtinyunet.yaml"
     threads: 2
@@ -34,11 +34,11 @@ checkpoint write_candidates:
     """Add one 2d_xtiny{cap} configuration per width cap, and the baselines' 2d_<name>
     configurations, to the plans (idempotent)."""
     input:
-        plans_file("{dataset}"),
+        LAYOUT.plans_file("{dataset}"),
     output:
-        candidates_file("{dataset}"),
+        LAYOUT.candidates_file("{dataset}"),
     log:
-        LOGS / "write_candidates" / "{dataset}.log",
+        LAYOUT.log_file("write_candidates", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

@@ -1,13 +1,13 @@
 rule digest_raw_dataset:
     """SHA-256 of every file of the raw dataset (the user's data, when linked)."""
     input:
-        raw_dataset_json("{dataset}"),
+        LAYOUT.raw_dataset_json("{dataset}"),
     output:
-        raw_digest_file("{dataset}"),
+        LAYOUT.raw_digest_file("{dataset}"),
     log:
-        LOGS / "digest_raw_dataset" / "{dataset}.log",
+        LAYOUT.log_file("digest_raw_dataset", "{dataset}"),
     benchmark:
-        BENCHMARKS / "digest_raw_dataset" / "{dataset}.tsv"
+        LAYOUT.benchmark_file("digest_raw_dataset", "{dataset}")
     conda:
         "../envs/xtinyunet.yaml"
     script:
@@ -17,14 +17,14 @@ rule digest_raw_dataset:
 rule write_manifest:
     """Code version, software versions, resolved config, seeds and data hashes of a run."""
     input:
-        raw_digest=raw_digest_file("{dataset}"),
-        plans=plans_file("{dataset}"),
+        raw_digest=LAYOUT.raw_digest_file("{dataset}"),
+        plans=LAYOUT.plans_file("{dataset}"),
         # The plans are hashed once they hold the candidates.
-        candidates=candidates_file("{dataset}"),
+        candidates=LAYOUT.candidates_file("{dataset}"),
     output:
-        manifest_file("{dataset}"),
+        LAYOUT.manifest_file("{dataset}"),
     log:
-        LOGS / "write_manifest" / "{dataset}.log",
+        LAYOUT.log_file("write_manifest", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

@@ -1,14 +1,15 @@
 rule select_proxy_knee:
     """Knee of another training-free metric's curve (scoring.metrics), for the comparison."""
     input:
-        scores_table("{dataset}", "{seed}", "{num_images}"),
+        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
     output:
         metric_selection("{dataset}", "{metric}", "{seed}", "{num_images}"),
     log:
-        LOGS
-        / "select_proxy_knee"
-        / "{dataset}"
-        / "{metric}_seed{seed}_k{num_images}.log",
+        LAYOUT.log_file(
+            "select_proxy_knee",
+            "{dataset}",
+            "{metric}_" + score_run("{seed}", "{num_images}"),
+        ),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -24,20 +25,20 @@ rule compare_proxies:
         unpack(proxy_comparison_inputs),
     output:
         png=report(
-            proxy_comparison("{dataset}", "png"),
+            LAYOUT.proxy_comparison("{dataset}", "png"),
             caption="../report/proxies.rst",
             category="Training-free metrics",
             subcategory="{dataset}",
         ),
-        pdf=proxy_comparison("{dataset}", "pdf"),
+        pdf=LAYOUT.proxy_comparison("{dataset}", "pdf"),
         table=report(
-            proxy_comparison("{dataset}", "csv"),
+            LAYOUT.proxy_comparison("{dataset}", "csv"),
             caption="../report/proxies_table.rst",
             category="Training-free metrics",
             subcategory="{dataset}",
         ),
     log:
-        LOGS / "compare_proxies" / "{dataset}.log",
+        LAYOUT.log_file("compare_proxies", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

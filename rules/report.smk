@@ -3,12 +3,12 @@ rule gather_results:
     input:
         summaries=evaluation_files(".json"),
         per_case=evaluation_files(".csv"),
-        manifest=manifest_file("{dataset}"),
+        manifest=LAYOUT.manifest_file("{dataset}"),
     output:
-        results=results_table("{dataset}"),
-        per_case=per_case_table("{dataset}"),
+        results=LAYOUT.results_table("{dataset}"),
+        per_case=LAYOUT.per_case_table("{dataset}"),
     log:
-        LOGS / "gather_results" / "{dataset}.log",
+        LAYOUT.log_file("gather_results", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -21,18 +21,18 @@ rule gather_results:
 rule plot_dice_vs_params:
     """Dice vs parameters of the trained models beside the sensitivity differences."""
     input:
-        results=results_table("{dataset}"),
+        results=LAYOUT.results_table("{dataset}"),
         selection=primary_selection,
     output:
         png=report(
-            dataset_figure("{dataset}", "dice_vs_params"),
+            LAYOUT.dataset_figure("{dataset}", "dice_vs_params"),
             caption="../report/dice_vs_params.rst",
             category="Training",
             subcategory="{dataset}",
         ),
-        pdf=dataset_figure("{dataset}", "dice_vs_params", "pdf"),
+        pdf=LAYOUT.dataset_figure("{dataset}", "dice_vs_params", "pdf"),
     log:
-        LOGS / "plot_dice_vs_params" / "{dataset}.log",
+        LAYOUT.log_file("plot_dice_vs_params", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -47,15 +47,15 @@ rule make_table:
     input:
         table_inputs,
     output:
-        markdown=paper_table("{table}", "md"),
+        markdown=LAYOUT.paper_table("{table}", "md"),
         csv=report(
-            paper_table("{table}", "csv"),
+            LAYOUT.paper_table("{table}", "csv"),
             caption="../report/table.rst",
             category="Tables",
         ),
-        latex=paper_table("{table}", "tex"),
+        latex=LAYOUT.paper_table("{table}", "tex"),
     log:
-        LOGS / "make_table" / "{table}.log",
+        LAYOUT.log_file("make_table", "{table}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -73,14 +73,14 @@ rule plot_robustness:
         every_selection,
     output:
         png=report(
-            dataset_figure("{dataset}", "robustness"),
+            LAYOUT.dataset_figure("{dataset}", "robustness"),
             caption="../report/robustness.rst",
             category="Selection",
             subcategory="{dataset}",
         ),
-        pdf=dataset_figure("{dataset}", "robustness", "pdf"),
+        pdf=LAYOUT.dataset_figure("{dataset}", "robustness", "pdf"),
     log:
-        LOGS / "plot_robustness" / "{dataset}.log",
+        LAYOUT.log_file("plot_robustness", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -92,17 +92,17 @@ rule plot_qualitative:
     """One test case: image, ground truth and each model's prediction."""
     input:
         unpack(paper_model_predictions),
-        raw=raw_dataset_json("{dataset}"),
+        raw=LAYOUT.raw_dataset_json("{dataset}"),
     output:
         png=report(
-            dataset_figure("{dataset}", "qualitative"),
+            LAYOUT.dataset_figure("{dataset}", "qualitative"),
             caption="../report/qualitative.rst",
             category="Training",
             subcategory="{dataset}",
         ),
-        pdf=dataset_figure("{dataset}", "qualitative", "pdf"),
+        pdf=LAYOUT.dataset_figure("{dataset}", "qualitative", "pdf"),
     log:
-        LOGS / "plot_qualitative" / "{dataset}.log",
+        LAYOUT.log_file("plot_qualitative", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -117,13 +117,13 @@ rule write_cost_ledger:
         sweep=sweep_benchmarks,
     output:
         report(
-            cost_file("{dataset}"),
+            LAYOUT.cost_file("{dataset}"),
             caption="../report/cost.rst",
             category="Cost",
             subcategory="{dataset}",
         ),
     log:
-        LOGS / "write_cost_ledger" / "{dataset}.log",
+        LAYOUT.log_file("write_cost_ledger", "{dataset}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

@@ -5,14 +5,16 @@ rule score_candidates:
     # ancient: as score_candidate's, with every candidate's planned_inputs as the param.
     input:
         candidates=written_candidates,
-        plans=ancient(plans_file("{dataset}")),
-        dataset_json=ancient(preprocessed_dataset_json("{dataset}")),
+        plans=ancient(LAYOUT.plans_file("{dataset}")),
+        dataset_json=ancient(LAYOUT.preprocessed_dataset_json("{dataset}")),
     output:
-        directory(scores_folder("{dataset}", "{seed}", "{num_images}")),
+        directory(LAYOUT.scores_folder("{dataset}", "{seed}", "{num_images}")),
     log:
-        LOGS / "score_candidates" / "{dataset}" / "seed{seed}_k{num_images}.log",
+        LAYOUT.log_file(
+            "score_candidates", "{dataset}", score_run("{seed}", "{num_images}")
+        ),
     benchmark:
-        benchmark_file(
+        LAYOUT.benchmark_file(
             "score_candidates", "{dataset}", score_run("{seed}", "{num_images}")
         )
     conda:
@@ -39,18 +41,18 @@ rule score_candidate:
     # content changed for this candidate.
     input:
         candidates=written_candidates,
-        plans=ancient(plans_file("{dataset}")),
-        dataset_json=ancient(preprocessed_dataset_json("{dataset}")),
+        plans=ancient(LAYOUT.plans_file("{dataset}")),
+        dataset_json=ancient(LAYOUT.preprocessed_dataset_json("{dataset}")),
     output:
-        score_file("{dataset}", "{seed}", "{num_images}", "{configuration}"),
+        LAYOUT.score_file("{dataset}", "{seed}", "{num_images}", "{configuration}"),
     log:
-        LOGS
-        / "score_candidate"
-        / "{dataset}"
-        / "seed{seed}_k{num_images}"
-        / "{configuration}.log",
+        LAYOUT.log_file(
+            "score_candidate",
+            "{dataset}",
+            score_run("{seed}", "{num_images}", "{configuration}"),
+        ),
     benchmark:
-        benchmark_file(
+        LAYOUT.benchmark_file(
             "score_candidate",
             "{dataset}",
             score_run("{seed}", "{num_images}", "{configuration}"),
@@ -75,9 +77,11 @@ rule gather_scores:
         scores=scores_of_table,
         candidates=written_candidates,
     output:
-        scores_table("{dataset}", "{seed}", "{num_images}"),
+        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
     log:
-        LOGS / "gather_scores" / "{dataset}" / "seed{seed}_k{num_images}.log",
+        LAYOUT.log_file(
+            "gather_scores", "{dataset}", score_run("{seed}", "{num_images}")
+        ),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

@@ -1,20 +1,22 @@
 checkpoint select_knee:
     """Knee of the sensitivity curve: the XTinyU-Net configuration, and its plot."""
     input:
-        scores_table("{dataset}", "{seed}", "{num_images}"),
+        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
     output:
-        selection=selection_file("{dataset}", "{seed}", "{num_images}"),
+        selection=LAYOUT.selection_file("{dataset}", "{seed}", "{num_images}"),
         plot=report(
-            sensitivity_plot("{dataset}", "{seed}", "{num_images}"),
+            LAYOUT.sensitivity_plot("{dataset}", "{seed}", "{num_images}"),
             caption="../report/sensitivity.rst",
             category="Selection",
             subcategory="{dataset}",
         ),
     log:
-        LOGS / "select_knee" / "{dataset}" / "seed{seed}_k{num_images}.log",
+        LAYOUT.log_file("select_knee", "{dataset}", score_run("{seed}", "{num_images}")),
     # Part of what the selection costs (the cost ledger).
     benchmark:
-        benchmark_file("select_knee", "{dataset}", score_run("{seed}", "{num_images}"))
+        LAYOUT.benchmark_file(
+            "select_knee", "{dataset}", score_run("{seed}", "{num_images}")
+        )
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

@@ -5,18 +5,18 @@ rule train_model:
     # ancient: a re-plan renews these files' times; param planned_inputs says whether their
     # content changed for this configuration.
     input:
-        plans=ancient(plans_file("{dataset}")),
+        plans=ancient(LAYOUT.plans_file("{dataset}")),
         candidates=written_candidates,
     output:
-        final_checkpoint("{dataset}", "{trainer}", "{configuration}", "{fold}"),
+        LAYOUT.final_checkpoint("{dataset}", "{trainer}", "{configuration}", "{fold}"),
     log:
-        LOGS
-        / "train_model"
-        / "{dataset}"
-        / model_run("{trainer}", "{configuration}")
-        / "fold_{fold}.log",
+        LAYOUT.log_file(
+            "train_model",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
+        ),
     benchmark:
-        benchmark_file(
+        LAYOUT.benchmark_file(
             "train_model",
             "{dataset}",
             fold_run("{trainer}", "{configuration}", "{fold}"),
@@ -41,19 +41,21 @@ rule predict_test_set:
     """Segment imagesTs with the fold's final checkpoint."""
     input:
         checkpoint=rules.train_model.output[0],
-        raw=raw_dataset_json("{dataset}"),
+        raw=LAYOUT.raw_dataset_json("{dataset}"),
     output:
         directory(
-            prediction_folder("{dataset}", "{trainer}", "{configuration}", "{fold}")
+            LAYOUT.prediction_folder(
+                "{dataset}", "{trainer}", "{configuration}", "{fold}"
+            )
         ),
     log:
-        LOGS
-        / "predict_test_set"
-        / "{dataset}"
-        / model_run("{trainer}", "{configuration}")
-        / "fold_{fold}.log",
+        LAYOUT.log_file(
+            "predict_test_set",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
+        ),
     benchmark:
-        benchmark_file(
+        LAYOUT.benchmark_file(
             "predict_test_set",
             "{dataset}",
             fold_run("{trainer}", "{configuration}", "{fold}"),
@@ -73,17 +75,17 @@ rule evaluate_predictions:
     """Dice, HD95 and surface distance per test case (MONAI), nnU-Net's summary, complexity."""
     input:
         predictions=rules.predict_test_set.output[0],
-        raw=raw_dataset_json("{dataset}"),
-        plans=ancient(plans_file("{dataset}")),
+        raw=LAYOUT.raw_dataset_json("{dataset}"),
+        plans=ancient(LAYOUT.plans_file("{dataset}")),
         candidates=written_candidates,
     output:
-        per_case=evaluation_file(
+        per_case=LAYOUT.evaluation_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", ".csv"
         ),
-        summary=evaluation_file(
+        summary=LAYOUT.evaluation_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", ".json"
         ),
-        nnunet_summary=evaluation_file(
+        nnunet_summary=LAYOUT.evaluation_file(
             "{dataset}",
             "{trainer}",
             "{configuration}",
@@ -91,13 +93,13 @@ rule evaluate_predictions:
             "_nnunet_summary.json",
         ),
     log:
-        LOGS
-        / "evaluate_predictions"
-        / "{dataset}"
-        / model_run("{trainer}", "{configuration}")
-        / "fold_{fold}.log",
+        LAYOUT.log_file(
+            "evaluate_predictions",
+            "{dataset}",
+            fold_run("{trainer}", "{configuration}", "{fold}"),
+        ),
     benchmark:
-        benchmark_file(
+        LAYOUT.benchmark_file(
             "evaluate_predictions",
             "{dataset}",
             fold_run("{trainer}", "{configuration}", "{fold}"),

@@ -16,6 +16,7 @@ from xtinyunet.audit import main as audit_main
 from xtinyunet.candidates import candidates_from_plans
 from xtinyunet.evaluation import evaluate_model
 from xtinyunet.io import atomic_write_json, read_json
+from xtinyunet.names import model_folder_name
 from xtinyunet.provenance import (
     CODE_VERSION_FILE,
     TRAINING_FINGERPRINT_FILE,
@@ -29,7 +30,6 @@ from xtinyunet.results import gather_results
 from xtinyunet.scores import write_score_record, write_scores_table
 from xtinyunet.selection import select
 from xtinyunet.sensitivity import Score
-from xtinyunet.training import model_folder_name
 
 TRAINER = "nnUNetTrainer"
 RUN = "seed1_kall"

@@ -15,10 +15,10 @@ from conftest import TINY_DATASET, nnunet_env
 from test_baselines import REFERENCE_PARAMETERS
 from xtinyunet.baselines import NETWORKS, with_baselines
 from xtinyunet.io import atomic_write_json, read_json
-from xtinyunet.names import baseline_configuration
+from xtinyunet.names import baseline_configuration, model_folder_name
 from xtinyunet.sensitivity import build_network, count_parameters
 from xtinyunet.trainers import xtinyunet_trainers
-from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, model_folder_name
+from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name
 
 
 def test_configurations_inherit_2d_and_fit_the_patch_to_each_network(plans):

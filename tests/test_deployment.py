@@ -35,6 +35,7 @@ from xtinyunet.deployment import (
 )
 from xtinyunet.figures import plot_dice_vs_latency
 from xtinyunet.io import atomic_write_json, read_json, write_csv
+from xtinyunet.layout import ResultsLayout
 from xtinyunet.names import NO_DEEP_SUPERVISION, SWEEP, XTINYUNET, model_folder_name
 from xtinyunet.provenance import file_sha256
 from xtinyunet.results import RESULT_COLUMNS, read_results
@@ -319,7 +320,7 @@ def audited(small_run, tmp_path):
 
 
 def checks(results, dataset):
-    return list(audit_deployment(results / dataset, results))
+    return list(audit_deployment(ResultsLayout(results), dataset))
 
 
 def test_audit_passes_untouched_exports(audited):

@@ -425,9 +425,32 @@ def test_comparison_table_per_metric(tmp_path):
     assert lines[0] == ",".join(COMPARISON_COLUMNS)
     assert lines[2].startswith("swap,2d_xtiny8,8,8000,70.0,1.0,no,0.904")
     paths = [tmp_path / "c.png", tmp_path / "c.pdf"]
-    plot_comparison(selections, trained_results(tmp_path), 0, "T", paths)
+    figure = plot_comparison(selections, trained_results(tmp_path), 0, "T", paths)
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths[1].read_bytes()[:4] == b"%PDF"
+    metrics_axis, dice_axis = figure.axes[0], figure.axes[1]
+    assert_metric_curves_and_knees(metrics_axis, selections)
+    # Behind them: the sweep's Dice over its 7 widths, narrowest first, and nnU-Net's 90 - 2.
+    dice_lines = [(list(line.get_xdata()), list(line.get_ydata())) for line in dice_axis.lines]
+    assert (sorted(c * 1000 for c in CAPS), [DICE[c] for c in sorted(CAPS)]) in dice_lines
+    assert ([0, 1], [88.0, 88.0]) in dice_lines
+
+
+def assert_metric_curves_and_knees(axis, selections):
+    """One normalized curve per metric over the candidates, and a star on its knee only."""
+    lines = axis.get_lines()
+    for metric, selection in selections.items():
+        candidates = selection["candidates"]
+        curve = next(line for line in lines if line.get_label().startswith(f"{metric} (knee:"))
+        assert list(curve.get_xdata()) == [c["params"] for c in candidates]
+        assert list(curve.get_ydata()) == [c["normalized"] for c in candidates]
+        stars = [
+            (list(line.get_xdata()), list(line.get_ydata()))
+            for line in lines
+            if line.get_marker() == "*" and line.get_color() == curve.get_color()
+        ]
+        knee = next(c for c in candidates if c["config"] == selection["config"])
+        assert stars == [([knee["params"]], [knee["normalized"]])]
 
 
 def test_comparison_without_a_trained_sweep_leaves_the_dice_columns_empty(tmp_path):
@@ -440,8 +463,11 @@ def test_comparison_without_a_trained_sweep_leaves_the_dice_columns_empty(tmp_pa
             "",
             0,
         )
-    plot_comparison(comparison_selections(), None, 0, "T", [tmp_path / "c.png"])
+    figure = plot_comparison(comparison_selections(), None, 0, "T", [tmp_path / "c.png"])
     assert (tmp_path / "c.png").stat().st_size > 0
+    # No sweep: no Dice axis, the metrics' curves alone.
+    assert len(figure.axes) == 1
+    assert_metric_curves_and_knees(figure.axes[0], comparison_selections())
 
 
 def assert_comparison_agrees(dataset):

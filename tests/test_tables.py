@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from xtinyunet.tables import build_table, to_csv, to_latex, to_markdown
+from xtinyunet.tables import build_table, default_caption, to_csv, to_latex, to_markdown
 
 
 def result(dataset, model, params, flops, dice, hd95) -> dict:
@@ -77,6 +77,13 @@ def test_markdown(table):
     assert lines[1] == "| --- | --- | --- | --- | --- | --- | --- |"
     assert lines[3].startswith("| XTinyU-Net | 12.35 | 0.12 | 90.64 ± 7.57 |")
     assert len(lines) == 2 + len(table)
+
+
+def test_default_caption_names_the_models_of_the_table_and_its_datasets(table):
+    """Without a caption in the config, the caption follows the models actually trained."""
+    assert default_caption(table, DATASETS) == "nnU-Net and XTinyU-Net on BUS-BRA and Kvasir_SEG"
+    three = table + [dict(table[0], Model="UNeXt")]
+    assert default_caption(three, ["A"]) == "nnU-Net, XTinyU-Net and UNeXt on A"
 
 
 def test_csv_round_trip(table):

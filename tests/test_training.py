@@ -15,12 +15,12 @@ import torch
 from conftest import TINY_DATASET, nnunet_env
 from xtinyunet.evaluation import evaluate_model
 from xtinyunet.io import read_json
+from xtinyunet.names import model_folder_name
 from xtinyunet.sources import convert
 from xtinyunet.trainers import xtinyunet_trainers as short
 from xtinyunet.training import (
     check_trainer_name,
     inference_network,
-    model_folder_name,
     trainer_class,
 )
 

@@ -4,7 +4,7 @@ log_to(snakemake.log[0])
 
 from xtinyunet.io import atomic_write_text
 from xtinyunet.results import paper_table_rows, read_results
-from xtinyunet.tables import build_table, to_csv, to_latex, to_markdown
+from xtinyunet.tables import build_table, default_caption, to_csv, to_latex, to_markdown
 
 spec = snakemake.params.table
 rows = paper_table_rows(
@@ -22,5 +22,9 @@ atomic_write_text(
 atomic_write_text(snakemake.output.csv, to_csv(table))
 atomic_write_text(
     snakemake.output.latex,
-    to_latex(table, spec.get("caption", spec["name"]), f"tab:{spec['name']}"),
+    to_latex(
+        table,
+        spec.get("caption") or default_caption(table, spec["datasets"]),
+        f"tab:{spec['name']}",
+    ),
 )

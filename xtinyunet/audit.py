@@ -26,13 +26,14 @@ import contextlib
 import csv
 import math
 import pickle
+import re
 import sys
 from pathlib import Path
 
 from xtinyunet.evaluation import reference_labels
 from xtinyunet.io import read_json
+from xtinyunet.layout import ResultsLayout, model_run
 from xtinyunet.metrics import METRICS, evaluate_folder, summarize
-from xtinyunet.names import PLANS_FILE
 from xtinyunet.provenance import (
     CODE_VERSION_FILE,
     TRAINING_FINGERPRINT_FILE,
@@ -43,7 +44,6 @@ from xtinyunet.provenance import (
 from xtinyunet.results import read_results
 from xtinyunet.scores import read_scores_table
 from xtinyunet.selection import select
-from xtinyunet.training import model_folder_name
 
 RELATIVE_TOLERANCE = 1e-9
 RECORD_KEYS = ("cap", "params", "seed", "n_images", "sensitivity")
@@ -82,23 +82,33 @@ def _read_object(path: Path, keys=()) -> dict:
     return value
 
 
-def _runs(dataset_dir: Path, kind: str, suffix: str) -> set[str]:
-    """The scoring runs (seed<s>_k<k>) that have a file <kind>_<run><suffix>."""
-    return {p.name[len(kind) + 1 : -len(suffix)] for p in dataset_dir.glob(f"{kind}_*{suffix}")}
+def _existing(pattern: Path) -> list[Path]:
+    """The files matching a layout path built with "*" for some of its parts."""
+    return sorted(Path(pattern.anchor).glob(str(pattern.relative_to(pattern.anchor))))
 
 
-def audit_scores(dataset_dir: Path):
-    runs = _runs(dataset_dir, "scores", ".csv") | _runs(dataset_dir, "selection", ".json")
-    for run in sorted(runs):
-        table = dataset_dir / f"scores_{run}.csv"
-        selection_file = dataset_dir / f"selection_{run}.json"
+def _scoring_runs(layout: ResultsLayout, dataset: str) -> list[tuple[str, str]]:
+    """(seed, num_images) of every scores table or selection of `dataset` on disk."""
+    runs = set()
+    for path_of in (layout.scores_table, layout.selection_file):
+        name = re.escape(path_of(dataset, "SEEDVALUE", "KVALUE").name)
+        run = re.compile(name.replace("SEEDVALUE", "(.+)").replace("KVALUE", "(.+)"))
+        for found in _existing(path_of(dataset, "*", "*")):
+            runs.add(run.fullmatch(found.name).groups())
+    return sorted(runs)
+
+
+def audit_scores(layout: ResultsLayout, dataset: str):
+    for seed, k in _scoring_runs(layout, dataset):
+        table = layout.scores_table(dataset, seed, k)
+        selection_file = layout.selection_file(dataset, seed, k)
         try:
             rows = _read(table, read_scores_table)
         except Unreadable as error:
             yield False, f"{table.name} and {selection_file.name} cannot be checked: {error}"
             continue
         for row in rows:
-            record_file = dataset_dir / "scores" / run / f"{row['config']}.json"
+            record_file = layout.score_file(dataset, seed, k, row["config"])
             what = f"{table.name} row {row['config']} agrees with {record_file.name}"
             try:
                 record = _read_object(record_file, RECORD_KEYS)
@@ -136,8 +146,8 @@ def _model_folds(results: Path) -> list[dict]:
     return rows
 
 
-def audit_metrics(dataset_dir: Path, raw_dir: Path):
-    results = dataset_dir / "results.csv"
+def audit_metrics(layout: ResultsLayout, dataset: str):
+    results, raw_dir = layout.results_table(dataset), layout.raw_folder(dataset)
     if not results.is_file():
         return
     try:
@@ -148,8 +158,8 @@ def audit_metrics(dataset_dir: Path, raw_dir: Path):
         return
     labels = reference_labels(raw_dir, dataset_json)
     for row in rows:
-        name = f"{row['trainer']}__{row['config']}"
-        predictions = dataset_dir / "predictions" / name / f"fold_{row['fold']}"
+        name = model_run(row["trainer"], row["config"])
+        predictions = layout.prediction_folder(dataset, row["trainer"], row["config"], row["fold"])
         if not labels:
             what = f"{results.name} {row['model']} ({name}): no test labels in {raw_dir}/labelsTs"
             if _reports_no_metrics(row):
@@ -159,7 +169,7 @@ def audit_metrics(dataset_dir: Path, raw_dir: Path):
             continue
         what = (
             f"{results.name} {row['model']} ({name}) metrics equal a recomputation from "
-            f"{predictions.relative_to(dataset_dir)}"
+            f"{predictions.relative_to(layout.dataset_folder(dataset))}"
         )
         if not predictions.is_dir():
             yield False, f"{what}: {predictions}: missing"
@@ -177,8 +187,9 @@ def audit_metrics(dataset_dir: Path, raw_dir: Path):
         yield same, what
 
 
-def audit_manifest(dataset_dir: Path, raw_dir: Path, plans_file: Path):
-    manifest_file = dataset_dir / "manifest.json"
+def audit_manifest(layout: ResultsLayout, dataset: str):
+    manifest_file, raw_dir = layout.manifest_file(dataset), layout.raw_folder(dataset)
+    plans_file = layout.plans_file(dataset)
     try:
         manifest = _read_object(manifest_file, ["raw_dataset", "plans_sha256"])
         if not isinstance(manifest["raw_dataset"], dict) or "sha256" not in manifest["raw_dataset"]:
@@ -217,24 +228,23 @@ def _made_by(file: Path, stated: dict, results_dir: Path, key: str | None = "cod
     )
 
 
-def audit_code_versions(dataset_dir: Path, results_dir: Path):
+def audit_code_versions(layout: ResultsLayout, dataset: str):
     """Every result of a table comes from the code version in the manifest's git block."""
+    results_dir = layout.results
     try:
-        stated = _read_object(dataset_dir / "manifest.json", ["git"])["git"]
+        stated = _read_object(layout.manifest_file(dataset), ["git"])["git"]
     except Unreadable as error:
         yield False, f"code versions cannot be compared with the manifest's: {error}"
         return
-    for run in sorted(_runs(dataset_dir, "scores", ".csv")):
-        table = dataset_dir / f"scores_{run}.csv"
+    for seed, k in _scoring_runs(layout, dataset):
+        table = layout.scores_table(dataset, seed, k)
         try:
             rows = _read(table, read_scores_table)
         except Unreadable:
             continue  # audit_scores reports it
         for row in rows:
-            yield _made_by(
-                dataset_dir / "scores" / run / f"{row['config']}.json", stated, results_dir
-            )
-    results = dataset_dir / "results.csv"
+            yield _made_by(layout.score_file(dataset, seed, k, row["config"]), stated, results_dir)
+    results = layout.results_table(dataset)
     try:
         rows = _model_folds(results) if results.is_file() else []
     except Unreadable:
@@ -242,48 +252,35 @@ def audit_code_versions(dataset_dir: Path, results_dir: Path):
     # A model listed under two names (the selected width is also in the sweep) is checked once.
     models = dict.fromkeys((row["trainer"], row["config"], row["fold"]) for row in rows)
     for trainer, config, fold in models:
-        name = f"{trainer}__{config}"
-        trained = (
-            results_dir
-            / "nnUNet_results"
-            / dataset_dir.name
-            / model_folder_name(trainer, config)
-            / f"fold_{fold}"
-        )
+        trained = layout.trained_fold(dataset, trainer, config, fold)
         yield _made_by(trained / TRAINING_FINGERPRINT_FILE, stated, results_dir)
-        yield _made_by(
-            dataset_dir / "predictions" / name / f"fold_{fold}" / CODE_VERSION_FILE,
-            stated,
-            results_dir,
-            key=None,
-        )
-        yield _made_by(dataset_dir / "evaluation" / name / f"fold_{fold}.json", stated, results_dir)
+        predictions = layout.prediction_folder(dataset, trainer, config, fold)
+        yield _made_by(predictions / CODE_VERSION_FILE, stated, results_dir, key=None)
+        summary = layout.evaluation_file(dataset, trainer, config, fold, ".json")
+        yield _made_by(summary, stated, results_dir)
 
 
 EXPORT_KEYS = ("config", "trainer", "fold", "onnx_sha256", "checkpoint_sha256")
 
 
-def audit_deployment(dataset_dir: Path, results_dir: Path):
+def audit_deployment(layout: ResultsLayout, dataset: str):
     """Every exported ONNX model is the file its export checked and still computes the
     checkpoint's outputs."""
-    from xtinyunet.deployment import CHECKPOINT, reproduce_outputs
+    from xtinyunet.deployment import reproduce_outputs
 
-    for record_file in sorted(dataset_dir.glob("deployment/*/fold_*/export.json")):
+    results_dir = layout.results
+    for record_file in _existing(layout.deployed_file(dataset, "*", "*", "*", "export.json")):
         folder = record_file.parent
         onnx_file, reference_file = folder / "model.onnx", folder / "reference.npz"
-        name = folder.relative_to(dataset_dir)
+        name = folder.relative_to(layout.dataset_folder(dataset))
         try:
             record = _read_object(record_file, EXPORT_KEYS)
         except Unreadable as error:
             yield False, f"{name}: the export cannot be checked: {error}"
             continue
-        model_folder = (
-            results_dir
-            / "nnUNet_results"
-            / dataset_dir.name
-            / model_folder_name(record["trainer"], record["config"])
-        )
-        checkpoint = model_folder / f"fold_{record['fold']}" / CHECKPOINT
+        trained = (dataset, record["trainer"], record["config"])
+        model_folder = layout.model_folder(*trained)
+        checkpoint = layout.final_checkpoint(*trained, record["fold"])
         for file, key in ((onnx_file, "onnx_sha256"), (checkpoint, "checkpoint_sha256")):
             what = f"{file.relative_to(results_dir)} hashes as {record_file.name} records"
             try:
@@ -325,23 +322,22 @@ def audit_deployment(dataset_dir: Path, results_dir: Path):
 def audit(results_dir) -> bool:
     results_dir = Path(results_dir)
     passed = True
-    datasets = sorted(p for p in results_dir.glob("Dataset*") if p.is_dir())
+    datasets = sorted(p.name for p in results_dir.glob("Dataset*") if p.is_dir())
     if not datasets:
         print(f"FAIL {results_dir}: no Dataset* folders to audit")
         return False
-    for dataset_dir in datasets:
-        raw_dir = results_dir / "nnUNet_raw" / dataset_dir.name
-        plans_file = results_dir / "nnUNet_preprocessed" / dataset_dir.name / PLANS_FILE
+    layout = ResultsLayout(results_dir)
+    for dataset in datasets:
         checks = (
-            audit_scores(dataset_dir),
-            audit_metrics(dataset_dir, raw_dir),
-            audit_manifest(dataset_dir, raw_dir, plans_file),
-            audit_code_versions(dataset_dir, results_dir),
-            audit_deployment(dataset_dir, results_dir),
+            audit_scores,
+            audit_metrics,
+            audit_manifest,
+            audit_code_versions,
+            audit_deployment,
         )
-        for group in checks:
-            for ok, what in group:
-                print(f"{'PASS' if ok else 'FAIL'} {dataset_dir.name}: {what}")
+        for check in checks:
+            for ok, what in check(layout, dataset):
+                print(f"{'PASS' if ok else 'FAIL'} {dataset}: {what}")
                 passed &= ok
     return passed
 

@@ -9,11 +9,9 @@ from scipy.stats import kendalltau
 
 from xtinyunet.figures import _pyplot, draw_width_sweep, save
 from xtinyunet.io import write_csv
-from xtinyunet.names import BASE_CONFIGURATION
+from xtinyunet.names import BASE_CONFIGURATION, NNUNET, SWEEP
 from xtinyunet.proxy_names import score_column
-from xtinyunet.results import SWEEP
 
-FULL_NETWORK = "nnU-Net"  # its Dice minus its std bounds the plateau, as in dice_vs_params.png
 COMPARISON_COLUMNS = (
     "metric",
     "config",
@@ -45,9 +43,7 @@ def widest_candidate(selections: dict[str, dict]) -> str:
 def plateau_floor(results: list[dict] | None, fold: int) -> float:
     """The full network's Dice minus its std on `fold`: a width at or above it is on the
     plateau. NaN when the full network was not trained or has no Dice."""
-    full = next(
-        (r for r in results or () if r["model"] == FULL_NETWORK and r["fold"] == fold), None
-    )
+    full = next((r for r in results or () if r["model"] == NNUNET and r["fold"] == fold), None)
     return math.nan if full is None else full["dice_mean"] - full["dice_std"]
 
 
@@ -91,10 +87,10 @@ def write_comparison_table(rows: list[dict], path) -> None:
 
 def plot_comparison(
     selections: dict[str, dict], results: list[dict] | None, fold: int, title: str, paths
-) -> None:
+):
     """Every metric's min-max normalized curve over the candidates (x = parameters, log), its
     knee starred; behind them, on a second axis, the sweep's Dice (mean ± std) and the plateau
-    floor when the sweep was trained."""
+    floor when the sweep was trained. Returns the (closed) figure."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 5))
     widths = trained_widths(results, fold, widest_candidate(selections))
@@ -106,7 +102,7 @@ def plot_comparison(
         )
         floor = plateau_floor(results, fold)
         if not math.isnan(floor):
-            label = f"{FULL_NETWORK} Dice − std"
+            label = f"{NNUNET} Dice − std"
             handles.append(dice.axhline(floor, color="0.6", linestyle="--", label=label))
         dice.set_ylabel("Dice (%)")
         # The metrics' curves above the Dice axis.
@@ -143,3 +139,4 @@ def plot_comparison(
     fig.tight_layout(rect=(0, 0.035 * math.ceil(len(handles) / columns) + 0.01, 1, 1))
     save(fig, paths)
     plt.close(fig)
+    return fig

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from xtinyunet.io import atomic_path, atomic_write_json, read_csv, read_json, write_csv
+from xtinyunet.layout import CHECKPOINT
 from xtinyunet.names import SWEEP
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ INPUT, OUTPUT = "image", "logits"
 BATCH_AXIS = "batch"
 EXPORTER = "torch.onnx.export, TorchScript-based (dynamo=False)"
 RUNTIMES = ("torch", "onnxruntime")
-CHECKPOINT = "checkpoint_final.pth"
 MB = 1e6
 # The folder holding the xtinyunet package in use.
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]

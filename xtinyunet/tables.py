@@ -67,6 +67,15 @@ def _columns(table: list[dict]) -> list[str]:
     return list(table[0])
 
 
+def default_caption(table: list[dict], datasets: list[str]) -> str:
+    """The caption of a table whose config gives none: its models on its datasets."""
+    return f"{_enumerate([row['Model'] for row in table])} on {_enumerate(datasets)}"
+
+
+def _enumerate(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def to_markdown(table: list[dict]) -> str:
     """GitHub pipe table."""
     columns = _columns(table)

@@ -16,9 +16,8 @@ from importlib import metadata
 from pathlib import Path
 
 from xtinyunet.io import atomic_write_json, read_json
-
-# model_folder_name is imported from here by callers that also train.
-from xtinyunet.names import NO_DEEP_SUPERVISION, PLANS, model_folder_name  # noqa: F401
+from xtinyunet.layout import CHECKPOINT
+from xtinyunet.names import NO_DEEP_SUPERVISION, PLANS_FILE
 from xtinyunet.provenance import TRAINING_FINGERPRINT_FILE, code_version, file_sha256
 
 log = logging.getLogger(__name__)
@@ -217,7 +216,7 @@ def train(
     preprocessed_dir = Path(os.environ["nnUNet_preprocessed"]) / maybe_convert_to_dataset_name(
         int(dataset_id)
     )
-    plans = read_json(preprocessed_dir / f"{PLANS}.json")
+    plans = read_json(preprocessed_dir / PLANS_FILE)
     ensure_splits_file(preprocessed_dir, plans, configuration)
     fingerprint = training_fingerprint(preprocessed_dir, plans, configuration, trainer, fold, seed)
     resume = prepare_output_folder(output_folder, fingerprint)
@@ -288,7 +287,7 @@ def predict(model_folder, fold: int, images_dir, output_dir, device: str) -> Non
     dataset_json = read_json(model_folder / "dataset.json")
     plans_manager = PlansManager(read_json(model_folder / "plans.json"))
     checkpoint = torch.load(
-        model_folder / f"fold_{fold}" / "checkpoint_final.pth",
+        model_folder / f"fold_{fold}" / CHECKPOINT,
         map_location=torch.device("cpu"),
         weights_only=False,
     )
