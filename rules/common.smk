@@ -17,6 +17,7 @@ from xtinyunet.names import (
     SWEEP,
     XTINYUNET,
     baseline_configuration,
+    check_baseline_name,
     check_patch_size,
     configuration_pattern,
 )
@@ -68,7 +69,25 @@ except ValueError as error:
     raise ValueError(f"config.yaml: scoring.metrics: {error}") from None
 
 TRAINING = config["training"]
+# The baselines by their names in xtinyunet/names.py (all unless the config lists some); an
+# unknown name fails here, before any job runs.
+BASELINES = TRAINING.get("baselines", list(BASELINE_REGISTRY))
 TRAINERS = TRAINING["trainers"]
+for name in BASELINES:
+    try:
+        check_baseline_name(name)
+    except ValueError as error:
+        raise ValueError(f"config.yaml: training.baselines: {error}") from None
+MODEL_KEYS = ["xtinyunet", "nnunet", "sweep", *BASELINE_REGISTRY]
+for model in TRAINERS:
+    if model not in MODEL_KEYS:
+        raise ValueError(
+            f"config.yaml: training.trainers: {model!r} is not a model; models: "
+            f"{', '.join(MODEL_KEYS)}"
+        )
+# A baseline without its own trainer trains like nnU-Net.
+for name in BASELINES:
+    TRAINERS.setdefault(name, TRAINERS["nnunet"])
 # A trainer nnU-Net cannot find fails here, before any job runs.
 for model, trainer in TRAINERS.items():
     try:
@@ -86,8 +105,7 @@ if None not in (xtinyunet_iterations, nnunet_iterations):
             f"{xtinyunet_iterations} iterations, fewer than nnU-Net's {TRAINERS['nnunet']} "
             f"({nnunet_iterations}); the paper trains XTinyU-Net ten times longer"
         )
-BASELINES = TRAINING["baselines"]
-# Their names as the tables and figures show them, for the report captions.
+# The baselines' names as the tables and figures show them, for the report captions.
 BASELINE_NAMES = [BASELINE_REGISTRY[name].label for name in BASELINES]
 # A patch size a baseline cannot take fails here, before any job runs.
 for name, patch_size in TRAINING["baseline_patch_size"].items():

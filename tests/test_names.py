@@ -19,17 +19,15 @@ from xtinyunet.names import (
 )
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
-TRAINING = SCHEMA["properties"]["training"]["properties"]
-# The config's models other than the baselines, each with its own trainer.
-OWN_MODELS = {"xtinyunet", "nnunet", "sweep"}
 
 
-def test_schema_lists_the_registry_baselines():
-    """The schema cannot read Python: its lists of baselines must equal the registry's."""
-    assert set(TRAINING["baselines"]["items"]["enum"]) == set(BASELINES)
-    assert set(TRAINING["baselines"]["default"]) == set(BASELINES)
-    assert set(TRAINING["baseline_patch_size"]["propertyNames"]["enum"]) == set(BASELINES)
-    assert set(TRAINING["trainers"]["properties"]) == OWN_MODELS | set(BASELINES)
+def test_the_schema_names_no_baseline():
+    """The workflow checks the baselines' names against the registry (rules/common.smk); the
+    schema, which cannot read Python, names none, so no list of them can drift."""
+    text = (REPO / "schemas" / "config.schema.yaml").read_text()
+    for name in BASELINES:
+        assert not re.search(rf"\b{name}\b", text), name
+    assert "trainers" in SCHEMA["properties"]["training"]["properties"]
 
 
 @pytest.mark.parametrize(

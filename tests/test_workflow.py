@@ -23,7 +23,8 @@ from xtinyunet.sensitivity import build_network, count_parameters
 from xtinyunet.sources import convert
 
 SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
-MODELS = ("xtinyunet", "nnunet", "sweep", "unext", "cmunext_s", "tinyunet")
+# The baselines have no trainer of their own here: they train like nnU-Net (the default).
+MODELS = ("xtinyunet", "nnunet", "sweep")
 BASELINE_MODELS = {"CMUNeXt-S", "TinyU-Net", "UNeXt"}
 GRAY = {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 11}
 
@@ -362,6 +363,12 @@ def test_unknown_baseline_or_unusable_patch_fails_before_any_job(tmp_path):
     write_config(tmp_path, {**base, "training": {"baselines": ["unet3plus"]}})
     run = snakemake(tmp_path)
     assert run.returncode != 0 and "unet3plus" in said(run) and "unext" in said(run)
+    # The trainers' keys are read against the same registry.
+    write_config(tmp_path, {**base, "training": {"trainers": {"unet3plus": "nnUNetTrainer"}}})
+    run = snakemake(tmp_path)
+    assert run.returncode != 0
+    assert "training.trainers: 'unet3plus' is not a model" in said(run)
+    assert "cmunext_s" in said(run)
     write_config(tmp_path, {**base, "training": {"baseline_patch_size": {"unext": [64, 48]}}})
     run = snakemake(tmp_path)
     assert run.returncode != 0

@@ -67,10 +67,15 @@ def model_folder_name(trainer: str, configuration: str) -> str:
     return f"{trainer}__{PLANS}__{configuration}"
 
 
+def check_baseline_name(name: str) -> None:
+    """Raise ValueError, listing the known ones, unless ``name`` is a baseline's."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; known baselines: {', '.join(BASELINES)}")
+
+
 def check_patch_size(name: str, patch_size: Sequence[int]) -> None:
     """Raise ValueError unless ``patch_size`` (H, W) suits the baseline called ``name``."""
-    if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}; known baselines: {sorted(BASELINES)}")
+    check_baseline_name(name)
     divisor = BASELINES[name].spatial_divisor
     sides = tuple(int(side) for side in patch_size)
     if len(sides) != 2:
