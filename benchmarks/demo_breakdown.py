@@ -16,11 +16,12 @@ from collections import defaultdict
 from pathlib import Path
 
 from xtinyunet.cost import read_benchmark
+from xtinyunet.layout import ResultsLayout
 
 
 def jobs_of(results_dir: Path) -> dict[tuple[str, str], dict]:
     """{(rule, job): {"wall", "cpu"}} of one run."""
-    root = results_dir / "benchmarks"
+    root = ResultsLayout(results_dir).benchmarks
     jobs = {}
     for path in sorted(root.rglob("*.tsv")):
         rule, *job = path.relative_to(root).with_suffix("").parts

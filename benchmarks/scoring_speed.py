@@ -47,6 +47,7 @@ use_sleeping_openmp_threads()  # as the scoring jobs do, before torch is importe
 import torch  # noqa: E402
 
 from xtinyunet.io import read_json  # noqa: E402
+from xtinyunet.layout import ResultsLayout  # noqa: E402
 from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE  # noqa: E402
 from xtinyunet.sensitivity import (  # noqa: E402
     build_network,
@@ -231,9 +232,9 @@ from xtinyunet.sensitivity import load_sample_images, score_candidate
 from xtinyunet.scoring_pool import score_every_candidate
 import nnunetv2.training.dataloading.nnunet_dataset
 import nnunetv2.utilities.get_network_from_plans
+from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE
 imported = time.time()
 folder, images = sys.argv[2], sys.argv[3]
-from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE
 plans = read_json(folder + "/" + PLANS_FILE)
 load_sample_images(folder, plans, BASE_CONFIGURATION, None if images == "all" else int(images), 369)
 print(imported - started, time.time() - imported)
@@ -260,7 +261,8 @@ def stage_seconds(workdir: Path, dataset: dict, images, cores: int, shipped: boo
     """Wall and CPU seconds of the scoring stage (every scores table, forced to rerun)."""
     scoring = {"jobs": "candidate", "batch_size": 8} if shipped else {"jobs": "table"}
     write_config(workdir, dataset, images, scoring)
-    table = workdir / "results" / dataset_folder_name(dataset) / f"scores_seed{SEED}_k{images}.csv"
+    layout = ResultsLayout(workdir / "results")
+    table = layout.scores_table(dataset_folder_name(dataset), SEED, images)
     rules = ["score_candidate"] if shipped else ["score_candidates"]
     threads = ["--set-threads", "score_candidate=1"] if shipped else []
     try:

@@ -71,7 +71,7 @@ except ValueError as error:
 TRAINING = config["training"]
 # The baselines by their names in xtinyunet/names.py (all unless the config lists some); an
 # unknown name fails here, before any job runs.
-BASELINES = TRAINING.get("baselines", list(BASELINE_REGISTRY))
+BASELINES = TRAINING.setdefault("baselines", sorted(BASELINE_REGISTRY))
 TRAINERS = TRAINING["trainers"]
 for name in BASELINES:
     try:

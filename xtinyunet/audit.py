@@ -82,18 +82,21 @@ def _read_object(path: Path, keys=()) -> dict:
     return value
 
 
-def _existing(pattern: Path) -> list[Path]:
-    """The files matching a layout path built with "*" for some of its parts."""
-    return sorted(Path(pattern.anchor).glob(str(pattern.relative_to(pattern.anchor))))
+def _existing(layout: ResultsLayout, dataset: str, pattern: Path) -> list[Path]:
+    """The files of `dataset` matching a layout path built with "*" for some of its parts (only
+    the part below the dataset's folder is a pattern: the results folder may hold [ or *)."""
+    folder = layout.dataset_folder(dataset)
+    return sorted(folder.glob(str(pattern.relative_to(folder))))
 
 
 def _scoring_runs(layout: ResultsLayout, dataset: str) -> list[tuple[str, str]]:
     """(seed, num_images) of every scores table or selection of `dataset` on disk."""
     runs = set()
     for path_of in (layout.scores_table, layout.selection_file):
+        # The name with a group where the glob has "*" (which also matches nothing).
         name = re.escape(path_of(dataset, "SEEDVALUE", "KVALUE").name)
-        run = re.compile(name.replace("SEEDVALUE", "(.+)").replace("KVALUE", "(.+)"))
-        for found in _existing(path_of(dataset, "*", "*")):
+        run = re.compile(name.replace("SEEDVALUE", "(.*)").replace("KVALUE", "(.*)"))
+        for found in _existing(layout, dataset, path_of(dataset, "*", "*")):
             runs.add(run.fullmatch(found.name).groups())
     return sorted(runs)
 
@@ -269,7 +272,8 @@ def audit_deployment(layout: ResultsLayout, dataset: str):
     from xtinyunet.deployment import reproduce_outputs
 
     results_dir = layout.results
-    for record_file in _existing(layout.deployed_file(dataset, "*", "*", "*", "export.json")):
+    exports = layout.deployed_file(dataset, "*", "*", "*", "export.json")
+    for record_file in _existing(layout, dataset, exports):
         folder = record_file.parent
         onnx_file, reference_file = folder / "model.onnx", folder / "reference.npz"
         name = folder.relative_to(layout.dataset_folder(dataset))

@@ -30,8 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from xtinyunet.io import atomic_path, atomic_write_json, read_csv, read_json, write_csv
-from xtinyunet.layout import CHECKPOINT
-from xtinyunet.names import SWEEP
+from xtinyunet.names import CHECKPOINT, SWEEP
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xtinyunet.names import PLANS_FILE, model_folder_name
-from xtinyunet.sources.raw_dataset import SPLITS_FILE
-
-CHECKPOINT = "checkpoint_final.pth"
+from xtinyunet.names import CHECKPOINT, PLANS_FILE, SPLITS_FILE, model_folder_name
 
 
 def model_run(trainer: str, configuration: str) -> str:

@@ -16,6 +16,10 @@ PLANS_FILE = f"{PLANS}.json"
 # The configuration that is planned; the candidates and the baselines inherit from it.
 BASE_CONFIGURATION = "2d"
 CANDIDATE_PREFIX = f"{BASE_CONFIGURATION}_xtiny"
+# A dataset's own folds, nnU-Net's name for them (raw folder, then beside the plans).
+SPLITS_FILE = "splits_final.json"
+# A finished training's checkpoint in nnU-Net's fold folder.
+CHECKPOINT = "checkpoint_final.pth"
 # <trainer>_NoDeepSupervision (xtinyunet/trainers/): for networks with a single output.
 NO_DEEP_SUPERVISION = "_NoDeepSupervision"
 

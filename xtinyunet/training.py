@@ -16,8 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from xtinyunet.io import atomic_write_json, read_json
-from xtinyunet.layout import CHECKPOINT
-from xtinyunet.names import NO_DEEP_SUPERVISION, PLANS_FILE
+from xtinyunet.names import CHECKPOINT, NO_DEEP_SUPERVISION, PLANS_FILE, SPLITS_FILE
 from xtinyunet.provenance import TRAINING_FINGERPRINT_FILE, code_version, file_sha256
 
 log = logging.getLogger(__name__)
@@ -96,8 +95,6 @@ def training_fingerprint(
     """
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
-    from xtinyunet.sources.raw_dataset import SPLITS_FILE
-
     preprocessed_dir = Path(preprocessed_dir)
     inputs = {
         name: file_sha256(preprocessed_dir / name)
@@ -125,8 +122,6 @@ def ensure_splits_file(preprocessed_dir, plans: dict, configuration: str) -> Non
     from nnunetv2.training.dataloading.nnunet_dataset import infer_dataset_class
     from nnunetv2.utilities.crossval_split import generate_crossval_split
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
-
-    from xtinyunet.sources.raw_dataset import SPLITS_FILE
 
     splits_file = Path(preprocessed_dir) / SPLITS_FILE
     if splits_file.is_file():

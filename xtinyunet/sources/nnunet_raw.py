@@ -12,8 +12,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from xtinyunet.io import staged_directory
+from xtinyunet.names import SPLITS_FILE
 from xtinyunet.sources.images import check_complete
-from xtinyunet.sources.raw_dataset import SPLITS_FILE
 
 REQUIRED_FOLDERS = ("imagesTr", "labelsTr")
 LINKED_FOLDERS = REQUIRED_FOLDERS + ("imagesTs", "labelsTs")

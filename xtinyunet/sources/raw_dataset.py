@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from xtinyunet.io import atomic_write_json, staged_directory
+from xtinyunet.names import SPLITS_FILE
 from xtinyunet.sources.images import (
     FILE_ENDING,
     READER,
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "test")
 # Where the workflow's plan step finds the dataset's own split, to copy it beside the plans.
-SPLITS_FILE = "splits_final.json"
 
 
 @dataclass(frozen=True)
