@@ -40,9 +40,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from xtinyunet.scoring_resources import candidate_threads, use_sleeping_openmp_threads
+from xtinyunet.scoring_resources import (
+    candidate_threads,
+    keep_freed_memory,
+    use_sleeping_openmp_threads,
+)
 
 use_sleeping_openmp_threads()  # as the scoring jobs do, before torch is imported
+keep_freed_memory()
 
 import torch  # noqa: E402
 
@@ -223,8 +228,9 @@ started = float(sys.argv[1])
 import pickle
 from snakemake.iocontainers import Snakemake
 from xtinyunet.workflow import log_to
-from xtinyunet.scoring_resources import use_sleeping_openmp_threads
+from xtinyunet.scoring_resources import keep_freed_memory, use_sleeping_openmp_threads
 use_sleeping_openmp_threads()
+keep_freed_memory()
 import torch
 from xtinyunet.io import read_json
 from xtinyunet.scores import write_score_record
