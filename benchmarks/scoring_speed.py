@@ -40,11 +40,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from xtinyunet.scoring_resources import (
-    candidate_threads,
-    keep_freed_memory,
-    use_sleeping_openmp_threads,
-)
+from xtinyunet.scoring_resources import candidate_threads, use_sleeping_openmp_threads
+from xtinyunet.workflow import keep_freed_memory
 
 use_sleeping_openmp_threads()  # as the scoring jobs do, before torch is imported
 keep_freed_memory()
@@ -228,7 +225,8 @@ started = float(sys.argv[1])
 import pickle
 from snakemake.iocontainers import Snakemake
 from xtinyunet.workflow import log_to
-from xtinyunet.scoring_resources import keep_freed_memory, use_sleeping_openmp_threads
+from xtinyunet.scoring_resources import use_sleeping_openmp_threads
+from xtinyunet.workflow import keep_freed_memory
 use_sleeping_openmp_threads()
 keep_freed_memory()
 import torch

@@ -125,7 +125,7 @@ def test_threads_follow_the_cost_and_never_exceed_the_cores(plans, cores):
 
 REPEATED_ALLOCATIONS = """
 import resource, sys
-from xtinyunet.scoring_resources import keep_freed_memory
+from xtinyunet.workflow import keep_freed_memory
 if sys.argv[1] == "kept":
     keep_freed_memory()
 bytearray(64 * 2**20)  # the first allocation faults its pages in either way
@@ -139,7 +139,8 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 @pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc")
 def test_kept_memory_spares_the_page_faults_of_each_new_large_buffer():
     """glibc maps each large buffer afresh and faults in its pages again; with
-    keep_freed_memory the heap keeps them (what a scoring step does with its activations)."""
+    keep_freed_memory the heap keeps them (what a scoring or training step does with its
+    activations)."""
 
     def faults(mode):
         run = subprocess.run(

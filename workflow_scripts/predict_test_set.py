@@ -2,11 +2,12 @@ from pathlib import Path
 
 from xtinyunet.io import staged_directory
 from xtinyunet.provenance import write_code_version
-from xtinyunet.workflow import log_to, use_nnunet_env
+from xtinyunet.workflow import keep_freed_memory, log_to, use_nnunet_env
 
 
 def main(snakemake):
     log_to(snakemake.log[0])
+    keep_freed_memory()
     use_nnunet_env(snakemake.params.env, snakemake.threads, snakemake.params.device)
     from xtinyunet.training import predict
 

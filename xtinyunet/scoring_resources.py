@@ -12,7 +12,6 @@ or shares one job with the other candidates: its share of the cores by cost, or 
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 from dataclasses import dataclass
@@ -38,13 +37,6 @@ BYTES = {"float32": 4, "float64": 8}
 # OpenMP threads that spin while waiting make a multi-threaded job several times slower on a
 # machine whose cores are also busy with other work; sleeping threads cost nothing there.
 OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
-# glibc's malloc maps every buffer above its (at most 32 MiB) mmap threshold afresh and returns
-# the freed top of its heap to the system: at 256x256 a scoring step then faults in every page of
-# its activations again (a fifth to a quarter of a job's time, BENCHMARKS.md). Buffers up to this
-# size come from the heap instead, and this much freed memory stays with the process.
-FREED_MEMORY_KEPT = 2**30
-# mallopt's parameters (glibc's malloc.h).
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 
 
 @dataclass(frozen=True)
@@ -138,17 +130,6 @@ def use_sleeping_openmp_threads() -> None:
     explicit setting in the environment wins)."""
     for key, value in OPENMP_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
-
-
-def keep_freed_memory() -> None:
-    """glibc: serve large buffers from the heap and keep what is freed (FREED_MEMORY_KEPT); a
-    no-op under another C library. The computed scores do not change."""
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(M_MMAP_THRESHOLD, FREED_MEMORY_KEPT)
-    mallopt(M_TRIM_THRESHOLD, FREED_MEMORY_KEPT)
 
 
 def job_threads(threads: int) -> int:

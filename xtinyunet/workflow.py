@@ -1,10 +1,21 @@
-"""What every workflow script does first: send its output to the rule's log."""
+"""What every workflow script does first: send its output to the rule's log; and how the jobs that
+run networks set up their process."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
+
+# glibc's malloc maps every buffer above its mmap threshold (at most 32 MiB) afresh and returns
+# the freed top of its heap to the system, so each step of a scoring or a training faults in the
+# pages of its activations again (BENCHMARKS.md: 12-20% of a demo training, more of a scoring
+# stage at 256x256). Buffers up to this size come from the heap instead, and this much freed
+# memory stays with the process.
+FREED_MEMORY_KEPT = 2**30
+# mallopt's parameters (glibc's malloc.h).
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 
 
 def log_to(path) -> None:
@@ -26,6 +37,17 @@ def announce(message: str) -> None:
     log_to replaced) and in the job's log. Long jobs say so when they finish."""
     logging.getLogger("xtinyunet").info(message)
     print(message, file=sys.__stderr__, flush=True)
+
+
+def keep_freed_memory() -> None:
+    """glibc: serve large buffers from the heap and keep what is freed (FREED_MEMORY_KEPT); a
+    no-op under another C library. What is computed does not change, only how fast."""
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, FREED_MEMORY_KEPT)
+    mallopt(M_TRIM_THRESHOLD, FREED_MEMORY_KEPT)
 
 
 def use_nnunet_env(env: dict, threads: int, device: str) -> None:
