@@ -73,11 +73,6 @@ TRAINING = config["training"]
 # unknown name fails here, before any job runs.
 BASELINES = TRAINING.setdefault("baselines", sorted(BASELINE_REGISTRY))
 TRAINERS = TRAINING["trainers"]
-for name in BASELINES:
-    try:
-        check_baseline_name(name)
-    except ValueError as error:
-        raise ValueError(f"config.yaml: training.baselines: {error}") from None
 MODEL_KEYS = ["xtinyunet", "nnunet", "sweep", *BASELINE_REGISTRY]
 for model in TRAINERS:
     if model not in MODEL_KEYS:
@@ -85,8 +80,12 @@ for model in TRAINERS:
             f"config.yaml: training.trainers: {model!r} is not a model; models: "
             f"{', '.join(MODEL_KEYS)}"
         )
-# A baseline without its own trainer trains like nnU-Net.
 for name in BASELINES:
+    try:
+        check_baseline_name(name)
+    except ValueError as error:
+        raise ValueError(f"config.yaml: training.baselines: {error}") from None
+    # A baseline without its own trainer trains like nnU-Net.
     TRAINERS.setdefault(name, TRAINERS["nnunet"])
 # A trainer nnU-Net cannot find fails here, before any job runs.
 for model, trainer in TRAINERS.items():
@@ -208,15 +207,8 @@ def planned_inputs(wildcards):
 
 def planned_inputs_of_candidates(wildcards):
     """planned_inputs of every candidate, for the job that scores them all."""
-    preprocessed = LAYOUT.plans_file(wildcards.dataset).parent
-    modification_times = _modification_times(preprocessed)
     return {
-        configuration: _planned_inputs_digest(
-            preprocessed,
-            configuration,
-            LAYOUT.raw_splits_file(wildcards.dataset),
-            modification_times,
-        )
+        configuration: configuration_digest(wildcards.dataset, configuration)
         for configuration in candidate_configurations(wildcards.dataset)
     }
 

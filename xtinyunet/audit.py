@@ -323,6 +323,10 @@ def audit_deployment(layout: ResultsLayout, dataset: str):
         )
 
 
+# Each takes the layout and a dataset's folder name and yields (passed, what was compared).
+CHECKS = (audit_scores, audit_metrics, audit_manifest, audit_code_versions, audit_deployment)
+
+
 def audit(results_dir) -> bool:
     results_dir = Path(results_dir)
     passed = True
@@ -332,14 +336,7 @@ def audit(results_dir) -> bool:
         return False
     layout = ResultsLayout(results_dir)
     for dataset in datasets:
-        checks = (
-            audit_scores,
-            audit_metrics,
-            audit_manifest,
-            audit_code_versions,
-            audit_deployment,
-        )
-        for check in checks:
+        for check in CHECKS:
             for ok, what in check(layout, dataset):
                 print(f"{'PASS' if ok else 'FAIL'} {dataset}: {what}")
                 passed &= ok
