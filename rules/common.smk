@@ -115,15 +115,16 @@ for name, patch_size in TRAINING["baseline_patch_size"].items():
             f"config.yaml: training.baseline_patch_size: {error}"
         ) from None
 
-# A sweep list may name disabled datasets, but not datasets the config does not have.
-if isinstance(TRAINING["sweep"], list):
-    configured = {dataset["name"] for dataset in config["datasets"]}
-    unknown = sorted(set(TRAINING["sweep"]) - configured)
-    if unknown:
-        raise ValueError(
-            f"config.yaml: training.sweep: no dataset is named {', '.join(unknown)} "
-            f"(datasets: {', '.join(sorted(configured))})"
-        )
+# Lists of dataset names may name disabled datasets, but not datasets the config does not have.
+for key in ("sweep", "baseline_datasets"):
+    if isinstance(TRAINING[key], list):
+        configured = {dataset["name"] for dataset in config["datasets"]}
+        unknown = sorted(set(TRAINING[key]) - configured)
+        if unknown:
+            raise ValueError(
+                f"config.yaml: training.{key}: no dataset is named {', '.join(unknown)} "
+                f"(datasets: {', '.join(sorted(configured))})"
+            )
 
 TABLES = [
     {**table, "datasets": [d for d in table["datasets"] if d in DATASET_NAMES]}
@@ -167,7 +168,25 @@ NNUNET_ENV = "export " + " ".join(
 )
 
 
+# Scheduling on one machine, where Snakemake starts the ready jobs of highest priority first.
+# A dataset's trainings are known only once its selection is made: the jobs up to the selection
+# go first. The trainings follow, longest first, so that the run does not end on one long
+# training; a model's prediction and evaluation rank with its training.
+SELECTION_PRIORITY = 3
+LONGEST_TRAINING = max(
+    filter(None, map(training_iterations, TRAINERS.values())), default=1
+)
+# Every dataset plans and scores at the same time, each with its share of the cores: a job that
+# asked for all of them would wait while any training runs, and its dataset's trainings with it.
+THREADS_PER_DATASET = max(1, workflow.cores // len(DATASETS))
+
+
 # Input functions and parameters.
+
+
+def training_priority(wildcards):
+    """1 to 2, growing with the trainer's iterations (1 when its name does not say them)."""
+    return 1 + (training_iterations(wildcards.trainer) or 0) / LONGEST_TRAINING
 
 
 def dataset_id(wildcards):
@@ -322,14 +341,15 @@ def trained_models(dataset):
         (NNUNET, BASE_CONFIGURATION, TRAINERS["nnunet"]),
     ]
     # The baselines have one output: their trainer runs without deep supervision.
-    models += [
-        (
-            BASELINE_REGISTRY[name].label,
-            baseline_configuration(name),
-            TRAINERS[name] + NO_DEEP_SUPERVISION,
-        )
-        for name in BASELINES
-    ]
+    if chosen_for(dataset, TRAINING["baseline_datasets"]):
+        models += [
+            (
+                BASELINE_REGISTRY[name].label,
+                baseline_configuration(name),
+                TRAINERS[name] + NO_DEEP_SUPERVISION,
+            )
+            for name in BASELINES
+        ]
     if trains_sweep(dataset):
         widths = list(candidate_configurations(dataset))
         # The widest candidate is 2d itself: with nnU-Net's trainer it is nnU-Net's model,
@@ -341,12 +361,16 @@ def trained_models(dataset):
 
 
 def trains_sweep(dataset):
-    """Whether every width of `dataset` (a folder name) is trained: training.sweep is a
-    boolean for all datasets or a list of dataset names."""
-    sweep = TRAINING["sweep"]
-    if isinstance(sweep, bool):
-        return sweep
-    return DATASETS[dataset]["name"] in sweep
+    """Whether every width of `dataset` (a folder name) is trained."""
+    return chosen_for(dataset, TRAINING["sweep"])
+
+
+def chosen_for(dataset, setting):
+    """Whether a setting that is a boolean for all datasets or a list of dataset names
+    (training.sweep, training.baseline_datasets) holds for `dataset` (a folder name)."""
+    if isinstance(setting, bool):
+        return setting
+    return DATASETS[dataset]["name"] in setting
 
 
 def selection_benchmarks(wildcards):
@@ -378,7 +402,7 @@ def sweep_benchmarks(wildcards):
         for model, configuration, trainer in trained_models(wildcards.dataset)
         if model == SWEEP
         for fold in TRAINING["folds"]
-        for rule_name in ("train_model", "predict_test_set", "evaluate_predictions")
+        for rule_name in ("train_model", "predict_and_evaluate")
     ]
 
 

@@ -8,6 +8,7 @@ rule convert_dataset:
         LAYOUT.log_file("convert_dataset", "{dataset}"),
     benchmark:
         LAYOUT.benchmark_file("convert_dataset", "{dataset}")
+    priority: SELECTION_PRIORITY
     conda:
         "../envs/xtinyunet.yaml"
     threads: 4

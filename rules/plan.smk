@@ -11,9 +11,10 @@ rule plan_and_preprocess:
         LAYOUT.log_file("plan_and_preprocess", "{dataset}"),
     benchmark:
         LAYOUT.benchmark_file("plan_and_preprocess", "{dataset}")
+    priority: SELECTION_PRIORITY
     conda:
         "../envs/xtinyunet.yaml"
-    threads: 2
+    threads: THREADS_PER_DATASET
     params:
         id=dataset_id,
         env=NNUNET_ENV,
@@ -39,6 +40,7 @@ checkpoint write_candidates:
         LAYOUT.candidates_file("{dataset}"),
     log:
         LAYOUT.log_file("write_candidates", "{dataset}"),
+    priority: SELECTION_PRIORITY
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

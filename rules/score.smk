@@ -17,9 +17,10 @@ rule score_candidates:
         LAYOUT.benchmark_file(
             "score_candidates", "{dataset}", score_run("{seed}", "{num_images}")
         )
+    priority: SELECTION_PRIORITY
     conda:
         "../envs/xtinyunet.yaml"
-    threads: workflow.cores
+    threads: THREADS_PER_DATASET
     params:
         records=candidate_scores,
         threads_per_candidate=fixed_threads_per_candidate,
@@ -57,6 +58,7 @@ rule score_candidate:
             "{dataset}",
             score_run("{seed}", "{num_images}", "{configuration}"),
         )
+    priority: SELECTION_PRIORITY
     conda:
         "../envs/xtinyunet.yaml"
     threads: candidate_scoring_threads
@@ -82,6 +84,7 @@ rule gather_scores:
         LAYOUT.log_file(
             "gather_scores", "{dataset}", score_run("{seed}", "{num_images}")
         ),
+    priority: SELECTION_PRIORITY
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

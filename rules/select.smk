@@ -17,6 +17,7 @@ checkpoint select_knee:
         LAYOUT.benchmark_file(
             "select_knee", "{dataset}", score_run("{seed}", "{num_images}")
         )
+    priority: SELECTION_PRIORITY
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

@@ -21,6 +21,7 @@ rule train_model:
             "{dataset}",
             fold_run("{trainer}", "{configuration}", "{fold}"),
         )
+    priority: training_priority
     conda:
         "../envs/xtinyunet.yaml"
     # One thread: on one machine, parallel jobs use the cores better than torch's threads on
@@ -37,48 +38,21 @@ rule train_model:
         "../workflow_scripts/train_model.py"
 
 
-rule predict_test_set:
-    """Segment imagesTs with the fold's final checkpoint."""
+rule predict_and_evaluate:
+    """Segment imagesTs with the fold's final checkpoint, then per test case Dice, HD95 and
+    surface distance (MONAI), nnU-Net's summary, and the model's parameters and FLOPs. One job:
+    its imports (torch, nnU-Net, MONAI) are most of a small test set's time."""
     input:
         checkpoint=rules.train_model.output[0],
-        raw=LAYOUT.raw_dataset_json("{dataset}"),
-    output:
-        directory(
-            LAYOUT.prediction_folder(
-                "{dataset}", "{trainer}", "{configuration}", "{fold}"
-            )
-        ),
-    log:
-        LAYOUT.log_file(
-            "predict_test_set",
-            "{dataset}",
-            fold_run("{trainer}", "{configuration}", "{fold}"),
-        ),
-    benchmark:
-        LAYOUT.benchmark_file(
-            "predict_test_set",
-            "{dataset}",
-            fold_run("{trainer}", "{configuration}", "{fold}"),
-        )
-    conda:
-        "../envs/xtinyunet.yaml"
-    threads: 1
-    params:
-        env=NNUNET_PATHS,
-        device=TRAINING["device"],
-        model_folder=trained_model_folder,
-    script:
-        "../workflow_scripts/predict_test_set.py"
-
-
-rule evaluate_predictions:
-    """Dice, HD95 and surface distance per test case (MONAI), nnU-Net's summary, complexity."""
-    input:
-        predictions=rules.predict_test_set.output[0],
         raw=LAYOUT.raw_dataset_json("{dataset}"),
         plans=ancient(LAYOUT.plans_file("{dataset}")),
         candidates=written_candidates,
     output:
+        predictions=directory(
+            LAYOUT.prediction_folder(
+                "{dataset}", "{trainer}", "{configuration}", "{fold}"
+            )
+        ),
         per_case=LAYOUT.evaluation_file(
             "{dataset}", "{trainer}", "{configuration}", "{fold}", ".csv"
         ),
@@ -94,20 +68,24 @@ rule evaluate_predictions:
         ),
     log:
         LAYOUT.log_file(
-            "evaluate_predictions",
+            "predict_and_evaluate",
             "{dataset}",
             fold_run("{trainer}", "{configuration}", "{fold}"),
         ),
     benchmark:
         LAYOUT.benchmark_file(
-            "evaluate_predictions",
+            "predict_and_evaluate",
             "{dataset}",
             fold_run("{trainer}", "{configuration}", "{fold}"),
         )
+    priority: training_priority
     conda:
         "../envs/xtinyunet.yaml"
     threads: 1
     params:
+        env=NNUNET_PATHS,
+        device=TRAINING["device"],
+        model_folder=trained_model_folder,
         planned_inputs=planned_inputs,
     script:
-        "../workflow_scripts/evaluate_predictions.py"
+        "../workflow_scripts/predict_and_evaluate.py"

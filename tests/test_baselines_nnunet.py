@@ -13,7 +13,8 @@ from PIL import Image
 
 from conftest import TINY_DATASET, nnunet_env
 from test_baselines import REFERENCE_PARAMETERS
-from xtinyunet.baselines import NETWORKS, with_baselines
+from xtinyunet.baselines import NETWORKS
+from xtinyunet.candidates import with_baselines
 from xtinyunet.io import atomic_write_json, read_json
 from xtinyunet.names import baseline_configuration, model_folder_name
 from xtinyunet.sensitivity import build_network, count_parameters

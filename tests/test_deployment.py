@@ -18,8 +18,7 @@ from conftest import TINY_DATASET, nnunet_env
 from xtinyunet import deployment
 from xtinyunet.audit import audit_deployment
 from xtinyunet.audit import main as audit_main
-from xtinyunet.baselines import with_baselines
-from xtinyunet.candidates import candidates_from_plans
+from xtinyunet.candidates import candidates_from_plans, with_baselines
 from xtinyunet.deployment import (
     BATCH_AXIS,
     RUNTIMES,

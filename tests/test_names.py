@@ -88,3 +88,46 @@ def test_parsing_the_workflow_imports_neither_torch_nor_nnunetv2(tmp_path):
     assert "xtinyunet.names" in imported and "snakemake.workflow" in imported
     heavy = {name for name in imported if name.split(".")[0] in ("torch", "nnunetv2")}
     assert heavy == set()
+
+
+# The modules of the jobs that gather, select and tabulate: each such job is an interpreter of
+# its own, on the critical path at the start (scores, selection, plans) and at the end (tables).
+LIGHT_JOB_MODULES = (
+    "xtinyunet.candidates",
+    "xtinyunet.cost",
+    "xtinyunet.figures",
+    "xtinyunet.results",
+    "xtinyunet.scores",
+    "xtinyunet.selection",
+    "xtinyunet.tables",
+)
+
+
+@pytest.mark.parametrize("module", LIGHT_JOB_MODULES)
+def test_gathering_and_table_modules_import_neither_torch_nor_monai(module):
+    run = subprocess.run(
+        [
+            BIN / "python",
+            "-c",
+            f"import sys, {module}; heavy = {{'torch', 'monai', 'nnunetv2'}}; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip() == "[]"
+
+
+def test_reading_label_maps_does_not_import_monai():
+    """The qualitative figure reads label maps through xtinyunet.evaluation; only computing the
+    metrics needs MONAI."""
+    run = subprocess.run(
+        [BIN / "python", "-c", "import sys, xtinyunet.evaluation; print('monai' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip() == "False"

@@ -143,8 +143,7 @@ def test_every_scoring_and_training_job_was_its_own_slurm_job_with_a_gpu(local_a
         "rule_plan_and_preprocess",
         "rule_score_candidate",
         "rule_train_model",
-        "rule_predict_test_set",
-        "rule_evaluate_predictions",
+        "rule_predict_and_evaluate",
         "rule_digest_raw_dataset",
     }
     completion_log = subprocess.run(

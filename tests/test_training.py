@@ -21,6 +21,7 @@ from xtinyunet.trainers import xtinyunet_trainers as short
 from xtinyunet.training import (
     check_trainer_name,
     inference_network,
+    threadpools_looked_up_once,
     trainer_class,
 )
 
@@ -228,3 +229,22 @@ def _epoch(checkpoint) -> int:
         return torch.load(checkpoint, weights_only=False)["current_epoch"]
     except Exception:  # caught mid-write by the poll: not yet a checkpoint
         return -1
+
+
+def test_batches_limit_the_thread_pools_as_nnunet_does():
+    """Within threadpools_looked_up_once, the data loader's threadpool_limits still sets every
+    BLAS/OpenMP pool to one thread for the batch and restores them after."""
+    import torch  # noqa: F401  (its OpenMP pool is one of those limited)
+    from nnunetv2.training.dataloading import data_loader
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def threads():
+        return [pool["num_threads"] for pool in threadpool_info()]
+
+    with threadpool_limits(limits=2), threadpools_looked_up_once():
+        assert set(threads()) == {2}
+        for _ in range(2):  # the second batch reuses the first one's lookup
+            with data_loader.threadpool_limits(limits=1, user_api=None):
+                assert set(threads()) == {1}
+            assert set(threads()) == {2}
+    assert data_loader.threadpool_limits is threadpool_limits

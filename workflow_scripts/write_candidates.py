@@ -5,8 +5,7 @@ from xtinyunet.workflow import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.baselines import with_baselines
-from xtinyunet.candidates import write_candidates
+from xtinyunet.candidates import with_baselines, write_candidates
 from xtinyunet.io import atomic_write_json, update_json
 
 plans_file = snakemake.input[0]

@@ -33,7 +33,8 @@ from pathlib import Path
 from xtinyunet.evaluation import reference_labels
 from xtinyunet.io import read_json
 from xtinyunet.layout import ResultsLayout, model_run
-from xtinyunet.metrics import METRICS, evaluate_folder, summarize
+from xtinyunet.metrics import evaluate_folder, summarize
+from xtinyunet.names import SEGMENTATION_METRICS
 from xtinyunet.provenance import (
     CODE_VERSION_FILE,
     TRAINING_FINGERPRINT_FILE,
@@ -136,7 +137,7 @@ def audit_scores(layout: ResultsLayout, dataset: str):
 
 
 def _reports_no_metrics(row: dict) -> bool:
-    return row["n_cases"] == 0 and all(math.isnan(row[f"{m}_mean"]) for m in METRICS)
+    return row["n_cases"] == 0 and all(math.isnan(row[f"{m}_mean"]) for m in SEGMENTATION_METRICS)
 
 
 def _model_folds(results: Path) -> list[dict]:
@@ -183,9 +184,11 @@ def audit_metrics(layout: ResultsLayout, dataset: str):
         except (OSError, ValueError, RuntimeError) as error:
             yield False, f"{what}: {error}"
             continue
-        again = summarize([{m: case[m] for m in METRICS} for case in cases])
+        again = summarize([{m: case[m] for m in SEGMENTATION_METRICS} for case in cases])
         same = row["n_cases"] == again["n_cases"] and all(
-            _close(row[f"{m}_{s}"], again[f"{m}_{s}"]) for m in METRICS for s in ("mean", "std")
+            _close(row[f"{m}_{s}"], again[f"{m}_{s}"])
+            for m in SEGMENTATION_METRICS
+            for s in ("mean", "std")
         )
         yield same, what
 

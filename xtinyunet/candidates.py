@@ -1,12 +1,22 @@
-"""Width-capped candidate configurations written into nnU-Net's plans (docs/method.md section 1)."""
+"""Width-capped candidate configurations written into nnU-Net's plans (docs/method.md section 1),
+and the baselines' configurations beside them."""
 
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xtinyunet.io import update_json
-from xtinyunet.names import BASE_CONFIGURATION, CANDIDATE_PREFIX, candidate_configuration
+from xtinyunet.names import (
+    BASE_CONFIGURATION,
+    BASELINES,
+    CANDIDATE_PREFIX,
+    baseline_configuration,
+    candidate_configuration,
+    check_patch_size,
+)
 
 
 @dataclass(frozen=True)
@@ -88,3 +98,40 @@ def with_candidates(plans: dict) -> dict:
 def write_candidates(plans_file) -> list[Candidate]:
     """Add the candidates to a plans file in place (atomically) and return them."""
     return candidates_from_plans(update_json(plans_file, with_candidates))
+
+
+# The baselines' configurations (xtinyunet/baselines/ has their networks): light, without
+# torch, for the job that writes the plans.
+
+
+def fitted_patch_size(name: str, patch_size: Sequence[int]) -> list[int]:
+    """`patch_size` with each side rounded up to a multiple of the baseline's divisor."""
+    divisor = BASELINES[name].spatial_divisor
+    return [math.ceil(int(side) / divisor) * divisor for side in patch_size]
+
+
+def with_baselines(plans: dict, patch_sizes: dict[str, Sequence[int]] | None = None) -> dict:
+    """A copy of `plans` holding one ``2d_<name>`` configuration per baseline.
+
+    Each inherits ``2d`` and replaces its whole architecture block (nnU-Net merges
+    ``inherits_from`` shallowly); the patch size is ``patch_sizes[name]`` if given (checked),
+    else 2d's rounded up to the divisor. Applying it twice gives the same plans.
+    """
+    patch_sizes = patch_sizes or {}
+    updated = copy.deepcopy(plans)
+    base_patch = plans["configurations"][BASE_CONFIGURATION]["patch_size"]
+    for name, baseline in BASELINES.items():
+        patch = patch_sizes.get(name)
+        if patch is None:
+            patch = fitted_patch_size(name, base_patch)
+        check_patch_size(name, patch)
+        updated["configurations"][baseline_configuration(name)] = {
+            "inherits_from": BASE_CONFIGURATION,
+            "patch_size": [int(side) for side in patch],
+            "architecture": {
+                "network_class_name": baseline.network,
+                "arch_kwargs": {},
+                "_kw_requires_import": [],
+            },
+        }
+    return updated

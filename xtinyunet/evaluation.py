@@ -11,7 +11,8 @@ from unittest import mock
 
 from xtinyunet.complexity import count_flops
 from xtinyunet.io import atomic_path, atomic_write_json, read_json, write_csv
-from xtinyunet.metrics import METRICS, evaluate_folder, read_label_map, reader_for, summarize
+from xtinyunet.metrics import evaluate_folder, read_label_map, reader_for, summarize
+from xtinyunet.names import SEGMENTATION_METRICS
 from xtinyunet.provenance import code_version
 from xtinyunet.sensitivity import build_network, count_parameters
 
@@ -104,7 +105,7 @@ def evaluate_model(
     else:
         rows = evaluate_folder(predictions, labels, dataset_json)
         write_csv(per_case_file, rows)
-        means = summarize([{m: row[m] for m in METRICS} for row in rows])
+        means = summarize([{m: row[m] for m in SEGMENTATION_METRICS} for row in rows])
         summary.update(metrics_available=True, **means)
         with atomic_path(nnunet_summary_file) as tmp, nnunet_metrics_in_this_process():
             compute_metrics_on_folder2(

@@ -12,14 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from monai.metrics import (
-    compute_average_surface_distance,
-    compute_dice,
-    compute_hausdorff_distance,
-)
 from nnunetv2.imageio.reader_writer_registry import determine_reader_writer_from_dataset_json
 
-METRICS = ("dice", "hd95", "masd")
+from xtinyunet.names import SEGMENTATION_METRICS
 
 
 def _nanmean(values) -> float:
@@ -60,6 +55,14 @@ def case_metrics(
         )
     if len(spacing) != reference.ndim:
         raise ValueError(f"spacing {spacing} does not have one value per axis of {reference.shape}")
+    # Here, not at the top: importing MONAI takes seconds (it loads every submodule), and the
+    # jobs that only read label maps (the qualitative figure) need none of it.
+    from monai.metrics import (
+        compute_average_surface_distance,
+        compute_dice,
+        compute_hausdorff_distance,
+    )
+
     spacing_list = [float(s) for s in spacing]
     result: dict[int, dict[str, float]] = {}
     classes = labels if isinstance(labels, dict) else {label: (label,) for label in labels}
@@ -88,7 +91,7 @@ def case_metrics(
 
 def mean_over_classes(per_class: dict[int, dict[str, float]]) -> dict[str, float]:
     """Mean of each metric over classes, ignoring nan (nan if every class is nan)."""
-    return {m: _nanmean(scores[m] for scores in per_class.values()) for m in METRICS}
+    return {m: _nanmean(scores[m] for scores in per_class.values()) for m in SEGMENTATION_METRICS}
 
 
 def summarize(per_case: list[dict[str, float]]) -> dict[str, float]:
@@ -177,7 +180,7 @@ def evaluate_folder(prediction_dir, reference_dir, dataset_json: dict) -> list[d
         per_class = case_metrics(prediction, reference, labels, spacing)
         row: dict = {"case": ref_file.name[: -len(ending)]}
         for label, scores in per_class.items():
-            row.update({f"{m}_{label}": scores[m] for m in METRICS})
+            row.update({f"{m}_{label}": scores[m] for m in SEGMENTATION_METRICS})
         row.update(mean_over_classes(per_class))
         rows.append(row)
     return rows

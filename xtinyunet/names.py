@@ -27,6 +27,8 @@ NO_DEEP_SUPERVISION = "_NoDeepSupervision"
 XTINYUNET = "XTinyU-Net"
 NNUNET = "nnU-Net"
 SWEEP = "sweep"
+# The test-set metrics of every trained model (xtinyunet/metrics.py computes them).
+SEGMENTATION_METRICS = ("dice", "hd95", "masd")
 
 
 @dataclass(frozen=True)

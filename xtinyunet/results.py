@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from xtinyunet.io import read_csv, read_json, write_csv
-from xtinyunet.metrics import METRICS
-from xtinyunet.names import SWEEP
+from xtinyunet.names import SEGMENTATION_METRICS, SWEEP
 
 NUMERIC_COLUMNS = (
     "fold",
     "params",
     "flops",
-    *(f"{metric}_{stat}" for metric in METRICS for stat in ("mean", "std")),
+    *(f"{metric}_{stat}" for metric in SEGMENTATION_METRICS for stat in ("mean", "std")),
     "n_cases",
 )
 RESULT_COLUMNS = ("model", "config", "trainer", *NUMERIC_COLUMNS, "manifest")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from xtinyunet.candidates import cap_of
 from xtinyunet.io import atomic_write_json, read_csv, read_json, write_csv
 from xtinyunet.provenance import code_version
 from xtinyunet.proxy_names import PRIMARY_METRIC, score_column
-from xtinyunet.sensitivity import Score
+
+# For the annotation only: xtinyunet.sensitivity imports torch, which a table does not need.
+if TYPE_CHECKING:
+    from xtinyunet.sensitivity import Score
 
 # Nothing machine-dependent (timings, hardware) goes into the table: the same config must give a
 # byte-identical table. The score records keep those.
