@@ -224,9 +224,8 @@ import time, sys
 started = float(sys.argv[1])
 import pickle
 from snakemake.iocontainers import Snakemake
-from xtinyunet.workflow import log_to
+from xtinyunet.workflow import keep_freed_memory, log_to
 from xtinyunet.scoring_resources import use_sleeping_openmp_threads
-from xtinyunet.workflow import keep_freed_memory
 use_sleeping_openmp_threads()
 keep_freed_memory()
 import torch

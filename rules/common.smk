@@ -116,14 +116,14 @@ for name, patch_size in TRAINING["baseline_patch_size"].items():
         ) from None
 
 # Lists of dataset names may name disabled datasets, but not datasets the config does not have.
+configured_names = {dataset["name"] for dataset in config["datasets"]}
 for key in ("sweep", "baseline_datasets"):
     if isinstance(TRAINING[key], list):
-        configured = {dataset["name"] for dataset in config["datasets"]}
-        unknown = sorted(set(TRAINING[key]) - configured)
+        unknown = sorted(set(TRAINING[key]) - configured_names)
         if unknown:
             raise ValueError(
                 f"config.yaml: training.{key}: no dataset is named {', '.join(unknown)} "
-                f"(datasets: {', '.join(sorted(configured))})"
+                f"(datasets: {', '.join(sorted(configured_names))})"
             )
 
 TABLES = [

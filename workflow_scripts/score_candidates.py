@@ -1,9 +1,8 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.workflow import keep_freed_memory, log_to
 
 log_to(snakemake.log[0])
 
 from xtinyunet.scoring_resources import use_sleeping_openmp_threads
-from xtinyunet.workflow import keep_freed_memory
 
 use_sleeping_openmp_threads()  # before torch is imported
 keep_freed_memory()
