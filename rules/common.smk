@@ -176,8 +176,9 @@ SELECTION_PRIORITY = 3
 LONGEST_TRAINING = max(
     filter(None, map(training_iterations, TRAINERS.values())), default=1
 )
-# Every dataset plans and scores at the same time, each with its share of the cores: a job that
-# asked for all of them would wait while any training runs, and its dataset's trainings with it.
+# Every dataset is converted, planned and scored at the same time, each with its share of the
+# cores: a job that asked for all of them would wait while any other job runs (a training, another
+# dataset's planning), and its dataset's trainings with it.
 THREADS_PER_DATASET = max(1, workflow.cores // len(DATASETS))
 
 

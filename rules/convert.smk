@@ -11,7 +11,7 @@ rule convert_dataset:
     priority: SELECTION_PRIORITY
     conda:
         "../envs/xtinyunet.yaml"
-    threads: 4
+    threads: THREADS_PER_DATASET
     params:
         dataset=dataset_config,
     script:
