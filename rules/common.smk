@@ -30,7 +30,12 @@ from xtinyunet.proxy_names import (
 )
 from xtinyunet.scoring_resources import candidate_threads
 from xtinyunet.sources import check_source, dataset_folder_name
-from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name, training_iterations
+from xtinyunet.training import (
+    TRAINERS_FOLDER,
+    check_trainer_name,
+    run_order,
+    training_iterations,
+)
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -171,7 +176,8 @@ NNUNET_ENV = "export " + " ".join(
 # Scheduling on one machine, where Snakemake starts the ready jobs of highest priority first.
 # A dataset's trainings are known only once its selection is made: the jobs up to the selection
 # go first. The trainings follow, longest first, so that the run does not end on one long
-# training; a model's prediction and evaluation rank with its training.
+# training, and among equal schedules the widest network first; a model's prediction and
+# evaluation rank with its training.
 SELECTION_PRIORITY = 3
 LONGEST_TRAINING = max(
     filter(None, map(training_iterations, TRAINERS.values())), default=1
@@ -186,8 +192,14 @@ THREADS_PER_DATASET = max(1, workflow.cores // len(DATASETS))
 
 
 def training_priority(wildcards):
-    """1 to 2, growing with the trainer's iterations (1 when its name does not say them)."""
-    return 1 + (training_iterations(wildcards.trainer) or 0) / LONGEST_TRAINING
+    """1 to 2: below the selection's jobs, in xtinyunet.training.run_order's order."""
+    plans = LAYOUT.plans_file(wildcards.dataset)
+    return 1 + run_order(
+        wildcards.trainer,
+        wildcards.configuration,
+        read_plans(plans, plans.stat().st_mtime_ns) if plans.exists() else None,
+        LONGEST_TRAINING,
+    )
 
 
 def dataset_id(wildcards):

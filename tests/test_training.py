@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from conftest import TINY_DATASET, nnunet_env
+from xtinyunet.candidates import candidates_from_plans, with_baselines, with_candidates
 from xtinyunet.evaluation import evaluate_model
 from xtinyunet.io import read_json
 from xtinyunet.names import model_folder_name
@@ -21,6 +22,7 @@ from xtinyunet.trainers import xtinyunet_trainers as short
 from xtinyunet.training import (
     check_trainer_name,
     inference_network,
+    run_order,
     threadpools_looked_up_once,
     trainer_class,
 )
@@ -31,6 +33,30 @@ from xtinyunet.training import (
 )
 def test_known_trainers_pass(name):
     check_trainer_name(name)
+
+
+def test_longer_schedules_start_first_then_costlier_networks(plans):
+    planned = with_baselines(with_candidates(plans))
+    sweep = [candidate.configuration for candidate in candidates_from_plans(planned)]
+    longest = 2000
+
+    def order(trainer, configuration, with_plans=planned):
+        return run_order(trainer, configuration, with_plans, longest)
+
+    short, long = "nnUNetTrainerShort_2ep_100it", "nnUNetTrainerShort_20ep_100it"
+    # The sweep runs widest to narrowest, each before the next.
+    ranks = [order(short, configuration) for configuration in sweep]
+    assert all(wider > narrower for wider, narrower in zip(ranks, ranks[1:]))
+    # A baseline's network, whose cost the plans do not give, counts as the full width.
+    assert order(short, "2d_unext") == order(short, "2d") == ranks[0]
+    # The schedule comes first, even one iteration longer.
+    assert order(long, sweep[-1]) > order(short, "2d")
+    assert order("nnUNetTrainerShort_1ep_201it", sweep[-1]) > order(
+        "nnUNetTrainerShort_1ep_200it", "2d"
+    )
+    # Before planning, by schedule alone; every rank within [0, 1).
+    assert order(long, "2d", None) > order(short, "2d", None)
+    assert all(0 <= rank < 1 for rank in ranks + [order("nnUNetTrainer_1epochs", "2d")])
 
 
 @pytest.mark.parametrize("name", ["nnUNetTrainer_7epochz", "nnUNetTrainerShort_0ep_5it", ""])

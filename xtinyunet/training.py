@@ -17,9 +17,17 @@ from importlib import metadata
 from pathlib import Path
 from unittest import mock
 
+from xtinyunet.candidates import resolved_configuration
 from xtinyunet.io import atomic_write_json, read_json
-from xtinyunet.names import CHECKPOINT, NO_DEEP_SUPERVISION, PLANS_FILE, SPLITS_FILE
+from xtinyunet.names import (
+    BASE_CONFIGURATION,
+    CHECKPOINT,
+    NO_DEEP_SUPERVISION,
+    PLANS_FILE,
+    SPLITS_FILE,
+)
 from xtinyunet.provenance import TRAINING_FINGERPRINT_FILE, code_version, file_sha256
+from xtinyunet.scoring_resources import relative_cost
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,27 @@ def training_iterations(trainer: str) -> int | None:
     if nnunet := NNUNET_EPOCHS.fullmatch(name):
         return int(nnunet[1] or 1000) * NNUNET_ITERATIONS_PER_EPOCH
     return None
+
+
+def run_order(trainer: str, configuration: str, plans: dict | None, longest: int) -> float:
+    """A training's rank among those ready to start on one machine, from 0 to 1, the highest first:
+    the longer schedule first (`longest`: the most iterations of any configured trainer), and
+    among equal schedules the costlier network, so that a run does not end on one long training
+    while the other cores idle (longest job first). Without plans, by schedule alone."""
+    iterations = training_iterations(trainer) or 0
+    share = 0.0 if plans is None else network_cost_share(plans, configuration)
+    # share / 2 < 1: the network never outranks a longer schedule.
+    return (iterations + share / 2) / (longest + 1)
+
+
+def network_cost_share(plans: dict, configuration: str) -> float:
+    """A forward pass's multiply-adds against the full-width U-Net's, at most 1. A network that
+    is not the plans' U-Net (a baseline) counts as the full width: its cost is not known here."""
+    full = relative_cost(plans, BASE_CONFIGURATION)
+    arch = resolved_configuration(plans, configuration)["architecture"]["arch_kwargs"]
+    if "features_per_stage" not in arch:
+        return 1.0
+    return min(1.0, relative_cost(plans, configuration) / full)
 
 
 def nnunet_trainer_module(name: str) -> str | None:
