@@ -1,9 +1,6 @@
 """Batch size and threads of a scoring job, from the plans (xtinyunet/scoring_resources.py)."""
 
 import copy
-import resource
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -121,36 +118,3 @@ def test_threads_follow_the_cost_and_never_exceed_the_cores(plans, cores):
         # The widest's share of all the work is more than a core's share of it.
         assert threads[0] > 1
         assert sum(t for t in threads if t > 1) <= cores
-
-
-REPEATED_ALLOCATIONS = """
-import resource, sys
-from xtinyunet.workflow import keep_freed_memory
-if sys.argv[1] == "kept":
-    keep_freed_memory()
-bytearray(64 * 2**20)  # the first allocation faults its pages in either way
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(10):
-    bytearray(64 * 2**20)  # 64 MiB, zeroed: an activation-sized buffer, freed at once
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-"""
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc")
-def test_kept_memory_spares_the_page_faults_of_each_new_large_buffer():
-    """glibc maps each large buffer afresh and faults in its pages again; with
-    keep_freed_memory the heap keeps them (what a scoring or training step does with its
-    activations)."""
-
-    def faults(mode):
-        run = subprocess.run(
-            [sys.executable, "-c", REPEATED_ALLOCATIONS, mode],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return int(run.stdout)
-
-    pages = 64 * 2**20 // resource.getpagesize()
-    assert faults("default") >= 10 * pages * 0.9
-    assert faults("kept") < pages
