@@ -67,13 +67,16 @@ def run_order(trainer: str, configuration: str, plans: dict | None, longest: int
 
 
 def network_cost_share(plans: dict, configuration: str) -> float:
-    """A forward pass's multiply-adds against the full-width U-Net's, at most 1. A network that
-    is not the plans' U-Net (a baseline) counts as the full width: its cost is not known here."""
-    full = relative_cost(plans, BASE_CONFIGURATION)
+    """A forward pass's multiply-adds against the full-width U-Net's, at most 1. A network whose
+    cost the plans do not give counts as the full width: a baseline, or a configuration not (or
+    no longer, while a re-plan runs) in the plans."""
+    configurations = plans["configurations"]
+    if configuration not in configurations or BASE_CONFIGURATION not in configurations:
+        return 1.0
     arch = resolved_configuration(plans, configuration)["architecture"]["arch_kwargs"]
     if "features_per_stage" not in arch:
         return 1.0
-    return min(1.0, relative_cost(plans, configuration) / full)
+    return min(1.0, relative_cost(plans, configuration) / relative_cost(plans, BASE_CONFIGURATION))
 
 
 def nnunet_trainer_module(name: str) -> str | None:
