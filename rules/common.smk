@@ -193,11 +193,10 @@ THREADS_PER_DATASET = max(1, workflow.cores // len(DATASETS))
 
 def training_priority(wildcards):
     """1 to 2: below the selection's jobs, in xtinyunet.training.run_order's order."""
-    plans = LAYOUT.plans_file(wildcards.dataset)
     return 1 + run_order(
         wildcards.trainer,
         wildcards.configuration,
-        read_plans(plans, plans.stat().st_mtime_ns) if plans.exists() else None,
+        current_plans(LAYOUT.plans_file(wildcards.dataset)),
         LONGEST_TRAINING,
     )
 
@@ -291,11 +290,11 @@ def candidate_scoring_threads(wildcards, input):
     """A candidate's share of the cores by its cost (xtinyunet/scoring_resources.py).
 
     Evaluated again once the plans exist, before the job runs."""
-    plans = Path(input.plans)
-    if not plans.exists():
+    plans = current_plans(input.plans)
+    if plans is None:
         return 1
     return candidate_threads(
-        read_plans(plans, plans.stat().st_mtime_ns),
+        plans,
         wildcards.configuration,
         workflow.cores,
     )
@@ -310,8 +309,17 @@ def fixed_threads_per_candidate(wildcards):
     return int(raw) if raw.isdigit() else None
 
 
+def current_plans(path):
+    """The plans as their file holds them now; None before planning."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    return _read_plans(path, path.stat().st_mtime_ns)
+
+
 @functools.lru_cache
-def read_plans(path, modified):
+def _read_plans(path, modified):
+    """Cached per file state: every job of a dataset may ask."""
     with open(path) as handle:
         return json.load(handle)
 
