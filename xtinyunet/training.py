@@ -62,8 +62,9 @@ def run_order(trainer: str, configuration: str, plans: dict | None, longest: int
     while the other cores idle (longest job first). Without plans, by schedule alone."""
     iterations = training_iterations(trainer) or 0
     share = 0.0 if plans is None else network_cost_share(plans, configuration)
-    # share / 2 < 1: the network never outranks a longer schedule.
-    return (iterations + share / 2) / (longest + 1)
+    # share / 2 < 1: the network never outranks a longer schedule. A trainer that is not
+    # configured (a target asked for by path) may outrun `longest`; the rank stays below 1.
+    return (iterations + share / 2) / (max(longest, iterations) + 1)
 
 
 def network_cost_share(plans: dict, configuration: str) -> float:
