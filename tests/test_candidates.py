@@ -1,6 +1,7 @@
 """Width candidates written into nnU-Net plans (docs/method.md section 1)."""
 
 import pytest
+import torch
 
 from conftest import with_architecture
 from xtinyunet.candidates import (
@@ -9,7 +10,7 @@ from xtinyunet.candidates import (
     with_candidates,
     write_candidates,
 )
-from xtinyunet.sensitivity import build_network, count_parameters
+from xtinyunet.sensitivity import build_network, count_parameters, seed_everything
 
 # docs/method.md section 1's check: the 2d plans of a large 2D image, 7 stages.
 SEVEN_STAGES = dict(
@@ -67,6 +68,40 @@ def test_parameter_counts_of_the_networks_nnunet_builds(
         seven, configuration, dataset_with_channels(dataset_json, channels), seed=0
     )
     assert count_parameters(network) == expected
+
+
+REGIONS = {
+    "labels": {"background": 0, "whole": [1, 2, 3], "core": [2, 3], "enhancing": 3},
+    "regions_class_order": [1, 2, 3],
+}
+
+
+@pytest.mark.parametrize("channels, regions", [(1, False), (3, False), (4, True)])
+def test_the_network_is_the_one_nnunets_trainer_builds(plans, dataset_json, channels, regions):
+    """build_network reads the plans without nnU-Net's PlansManager: the same network, with the
+    same initial weights, as nnU-Net's trainer builds from them."""
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    dataset = dataset_with_channels(dataset_json, channels)
+    if regions:
+        dataset.update(REGIONS)
+    manager = PlansManager(plans)
+    configuration = manager.get_configuration("2d_xtiny8")
+    seed_everything(0)
+    theirs = nnUNetTrainer.build_network_architecture(
+        manager,
+        configuration,
+        determine_num_input_channels(manager, configuration, dataset),
+        manager.get_label_manager(dataset).num_segmentation_heads,
+        enable_deep_supervision=False,
+    )
+    ours = build_network(plans, "2d_xtiny8", dataset, seed=0)
+    assert str(ours) == str(theirs)
+    ours_weights, their_weights = ours.state_dict(), theirs.state_dict()
+    assert ours_weights.keys() == their_weights.keys()
+    assert all(torch.equal(ours_weights[key], their_weights[key]) for key in ours_weights)
 
 
 def test_full_width_candidate_is_the_2d_network(plans, dataset_json):

@@ -157,6 +157,30 @@ def test_bad_options_name_the_key(planned_dataset, plans, dataset_json):
         score_candidate(planned_dataset, plans, dataset_json, "2d_xtiny8", 0, batch_size=0)
 
 
+def test_scoring_leaves_nnunets_image_readers_unimported(planned_dataset):
+    """A scoring job's start-up: nnU-Net's plans handler imports every image reader nnU-Net
+    has (0.6 s, BENCHMARKS.md), none of which scoring needs."""
+    script = (
+        "import json, sys\n"
+        "from xtinyunet.io import read_json\n"
+        "from xtinyunet.sensitivity import score_candidate\n"
+        "folder = sys.argv[1]\n"
+        "score = score_candidate(folder, read_json(folder + '/nnUNetPlans.json'), "
+        "read_json(folder + '/dataset.json'), '2d_xtiny4', 369)\n"
+        "print(json.dumps([score.n_finite, sorted(name for name in sys.modules "
+        "if name.startswith('nnunetv2.imageio') or name.endswith('plans_handler'))]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(planned_dataset)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    scored, imported = json.loads(run.stdout.splitlines()[-1])
+    assert scored > 0
+    assert imported == []
+
+
 def test_centre_crop_and_zero_pad():
     image = np.arange(2 * 4 * 6, dtype=np.float32).reshape(2, 4, 6)
     cropped = centre_crop_or_pad(image, (2, 2))

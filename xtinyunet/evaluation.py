@@ -9,28 +9,24 @@ import types
 from pathlib import Path
 from unittest import mock
 
+from xtinyunet.candidates import resolved_configuration
 from xtinyunet.complexity import count_flops
 from xtinyunet.io import atomic_path, atomic_write_json, read_json, write_csv
 from xtinyunet.metrics import evaluate_folder, read_label_map, reader_for, summarize
 from xtinyunet.names import SEGMENTATION_METRICS
 from xtinyunet.provenance import code_version
-from xtinyunet.sensitivity import build_network, count_parameters
+from xtinyunet.sensitivity import build_network, count_parameters, input_channels
 
 log = logging.getLogger(__name__)
 
 
 def complexity(plans: dict, configuration: str, dataset_json: dict) -> dict:
     """Parameters and FLOPs (2 x MACs) of one forward pass at the configuration's patch size."""
-    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
-    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
-
-    plans_manager = PlansManager(plans)
-    config = plans_manager.get_configuration(configuration)
-    channels = determine_num_input_channels(plans_manager, config, dataset_json)
+    patch_size = resolved_configuration(plans, configuration)["patch_size"]
     network = build_network(plans, configuration, dataset_json, seed=0)
     return {
         "params": count_parameters(network),
-        "flops": count_flops(network, (1, channels, *config.patch_size)),
+        "flops": count_flops(network, (1, input_channels(dataset_json), *patch_size)),
     }
 
 

@@ -1,7 +1,8 @@
 """Input-Jacobian sensitivity of a width candidate at initialization (docs/method.md section 2).
 
-Imports stay lean (torch and nnU-Net's plans/dataset helpers, not its trainer): with one job
-per candidate, interpreter start-up is a large share of the scoring stage.
+Imports stay lean (torch, nnU-Net's network builder and dataset reader; not its trainer nor its
+plans handler): with one job per candidate, interpreter start-up is a large share of the scoring
+stage.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from xtinyunet.candidates import resolved_configuration
 from xtinyunet.proxy_names import PRIMARY_METRIC, check_metrics
 from xtinyunet.scoring_resources import cpu_batch_size, gpu_batch_size
 
@@ -114,10 +116,9 @@ def load_sample_images(
 ) -> SampleImages:
     """Read nnU-Net's preprocessed arrays of the training cases, once."""
     from nnunetv2.training.dataloading.nnunet_dataset import infer_dataset_class
-    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
-    config = PlansManager(plans).get_configuration(configuration)
-    data_dir = Path(preprocessed_dir) / config.data_identifier
+    config = resolved_configuration(plans, configuration)
+    data_dir = Path(preprocessed_dir) / config["data_identifier"]
     if not data_dir.is_dir():
         raise FileNotFoundError(f"{data_dir}: no preprocessed data for {configuration}")
     dataset_class = infer_dataset_class(str(data_dir))
@@ -128,7 +129,7 @@ def load_sample_images(
     images = []
     for case in cases:
         data = dataset.load_case(case)[0]
-        images.append(centre_crop_or_pad(centre_slice(data), config.patch_size))
+        images.append(centre_crop_or_pad(centre_slice(data), config["patch_size"]))
     return SampleImages(cases, np.stack(images).astype(np.float32))
 
 
@@ -136,24 +137,40 @@ def build_network(plans: dict, configuration: str, dataset_json: dict, seed: int
     """The network nnU-Net's trainer builds for `configuration`, deep supervision off.
 
     Seeded right before construction so each candidate's initialization is reproducible alone.
+    The configuration is read from the plans as nnU-Net's PlansManager reads it, without
+    importing PlansManager's module: it loads every image reader nnU-Net has (0.6 s, a fifth of
+    a scoring job's start-up).
     """
     from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
-    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
-    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+    from nnunetv2.utilities.label_handling.label_handling import get_labelmanager_class_from_plans
 
-    plans_manager = PlansManager(plans)
-    config = plans_manager.get_configuration(configuration)
-    label_manager = plans_manager.get_label_manager(dataset_json)
+    config = resolved_configuration(plans, configuration)
+    if config.get("previous_stage"):
+        raise ValueError(
+            f"{configuration}: a cascade stage (previous_stage {config['previous_stage']!r}); "
+            "width candidates are built from one configuration alone"
+        )
+    architecture = config["architecture"]
+    labels = get_labelmanager_class_from_plans(plans)(
+        label_dict=dataset_json["labels"],
+        regions_class_order=dataset_json.get("regions_class_order"),
+    )
     seed_everything(seed)
     return get_network_from_plans(
-        config.network_arch_class_name,
-        config.network_arch_init_kwargs,
-        config.network_arch_init_kwargs_req_import,
-        determine_num_input_channels(plans_manager, config, dataset_json),
-        label_manager.num_segmentation_heads,
+        architecture["network_class_name"],
+        architecture["arch_kwargs"],
+        architecture["_kw_requires_import"],
+        input_channels(dataset_json),
+        labels.num_segmentation_heads,
         allow_init=True,
         deep_supervision=False,
     )
+
+
+def input_channels(dataset_json: dict) -> int:
+    """A network's input channels for a dataset, as nnU-Net counts them (outside a cascade)."""
+    key = "modality" if "modality" in dataset_json else "channel_names"
+    return len(dataset_json[key])
 
 
 def count_parameters(network: torch.nn.Module) -> int:
