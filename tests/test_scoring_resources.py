@@ -78,21 +78,18 @@ def test_relative_cost_follows_the_counted_flops(plans, dataset_json):
         assert estimated == pytest.approx(counted, rel=0.1), name
 
 
-def test_cpu_batch_keeps_the_largest_activation_within_its_budget(plans):
-    huge = with_patch_size(plans, (1024, 1024))
-    names = candidates(huge)
-    # 32 features at 1024 x 1024 in float32 are 128 MiB an image, twice the budget.
-    assert cpu_batch_size(huge, names[0], "float32") == 1
-    assert cpu_batch_size(huge, names[0], "float64") == 1
-    # 8 features: 32 MiB an image in float32, 64 MiB in float64.
-    assert cpu_batch_size(huge, "2d_xtiny8", "float32") == 2
-    assert cpu_batch_size(huge, "2d_xtiny8", "float64") == 1
-    assert cpu_batch_size(huge, names[-1], "float32") == CPU_MAX_BATCH
-    # The paper's 256 x 256: 8 MiB an image at full width, so every candidate runs 8 at once.
+def test_cpu_batch_is_one_for_wide_networks_on_large_images_and_larger_otherwise(plans):
     large = with_patch_size(plans, (256, 256))
-    assert {cpu_batch_size(large, name, "float32") for name in names} == {CPU_MAX_BATCH}
-    assert cpu_batch_size(large, names[0], "float64") == 4
-    sizes = [cpu_batch_size(huge, name, "float32") for name in names]
+    names = candidates(large)
+    # 32 features at 256 x 256 in float32 are 8 MiB an image: the budget.
+    assert cpu_batch_size(large, names[0], "float32") == 1
+    assert cpu_batch_size(large, names[0], "float64") == 1
+    assert cpu_batch_size(large, "2d_xtiny8", "float32") == 4
+    assert cpu_batch_size(large, "2d_xtiny8", "float64") == 2
+    assert cpu_batch_size(large, names[-1], "float32") == CPU_MAX_BATCH
+    small = with_patch_size(plans, (64, 64))
+    assert {cpu_batch_size(small, name, "float32") for name in names} == {CPU_MAX_BATCH}
+    sizes = [cpu_batch_size(large, name, "float32") for name in names]
     assert sizes == sorted(sizes)  # narrower never takes fewer images at once
 
 

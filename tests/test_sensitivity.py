@@ -235,8 +235,8 @@ def test_the_thread_count_changes_the_norms_in_their_last_bits_only(
 def test_auto_batch_size_is_the_rule_for_the_device_and_candidate(
     planned_dataset, plans, dataset_json
 ):
-    large = with_patch_size(plans, (512, 512))
-    for configuration in ("2d_xtiny16", "2d_xtiny2"):
+    large = with_patch_size(plans, (128, 128))
+    for configuration in ("2d_xtiny64", "2d_xtiny2"):
         auto = score_candidate(planned_dataset, large, dataset_json, configuration, 369, 5)
         expected = cpu_batch_size(large, configuration, "float32")
         assert auto.batch_size_used == expected
@@ -244,7 +244,7 @@ def test_auto_batch_size_is_the_rule_for_the_device_and_candidate(
             planned_dataset, large, dataset_json, configuration, 369, 5, batch_size=expected
         )
         assert explicit.per_image == auto.per_image
-    assert {cpu_batch_size(large, c, "float32") for c in ("2d_xtiny16", "2d_xtiny2")} == {4, 8}
+    assert {cpu_batch_size(large, c, "float32") for c in ("2d_xtiny64", "2d_xtiny2")} == {4, 8}
     with pytest.raises(ValueError, match="scoring.batch_size must be 'auto' or an integer"):
         score_candidate(planned_dataset, plans, dataset_json, "2d_xtiny8", 0, batch_size="big")
 

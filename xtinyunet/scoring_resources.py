@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from xtinyunet.candidates import candidates_from_plans, resolved_configuration
 
 # CPU: the largest power of two, at most CPU_MAX_BATCH, whose batch keeps the network's largest
-# activation (the first stage's output) within CPU_ACTIVATION_BUDGET bytes. With freed memory
-# kept (xtinyunet.workflow.keep_freed_memory), 8 images at once on one thread are as fast as one
-# or up to 14% faster, at every width at 256x256 (BENCHMARKS.md); the budget only bounds what a
-# batch holds, about 27 times its largest activation: 1.7 GB for the full width at 256x256 (8
-# images), or at 512x512 (2 images).
-CPU_ACTIVATION_BUDGET = 64 * 2**20
+# activation (the first stage's output) within CPU_ACTIVATION_BUDGET bytes. A wide network at
+# 256x256 (32 x 256 x 256 floats, 8 MiB an image) then runs one image at a time; a narrow one, or
+# any network at 64x64, 4 to 8 at a time.
+CPU_ACTIVATION_BUDGET = 8 * 2**20
 CPU_MAX_BATCH = 8
 # GPU: as many images as fit, by an estimate of what a forward+backward holds per image, in this
 # share of the GPU's memory (the rest is the CUDA context, kernels' workspace and the estimate's
