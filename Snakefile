@@ -24,13 +24,14 @@ include: "rules/deploy.smk"
 rule all:
     default_target: True
     input:
-        selection_targets(),
-        results_targets(),
-        proxy_targets(),
-        deployment_targets(),
+        targets.selection_targets(SETTINGS, LAYOUT),
+        targets.results_targets(SETTINGS, LAYOUT),
+        targets.proxy_targets(SETTINGS, LAYOUT),
+        targets.deployment_targets(SETTINGS, LAYOUT),
 
 
 rule selection:
-    """Only the training-free stage: every selection and its plot."""
+    """Only the training-free stage: every selection (each metric's) and its plot, and the
+    manifests."""
     input:
-        selection_targets(),
+        targets.selection_targets(SETTINGS, LAYOUT),

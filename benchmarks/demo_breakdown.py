@@ -15,8 +15,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from xtinyunet.cost import read_benchmark
 from xtinyunet.layout import ResultsLayout
+from xtinyunet.reporting.cost import read_benchmark
 
 
 def jobs_of(results_dir: Path) -> dict[tuple[str, str], dict]:

@@ -20,11 +20,12 @@ import time
 import torch
 from scoring_speed import planned_synthetic_dataset
 
-from xtinyunet.candidates import candidates_from_plans
 from xtinyunet.io import read_json
 from xtinyunet.names import PLANS_FILE
-from xtinyunet.proxies import PROXIES
-from xtinyunet.sensitivity import build_network, load_sample_images
+from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.plans.networks import build_network
+from xtinyunet.scoring.proxies import PROXIES
+from xtinyunet.scoring.sensitivity import load_sample_images
 
 
 def timed(run) -> tuple[float, float]:

@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from xtinyunet.scoring_resources import candidate_threads, use_sleeping_openmp_threads
-from xtinyunet.workflow import keep_freed_memory
+from xtinyunet.jobs import keep_freed_memory
+from xtinyunet.scoring.resources import candidate_threads, use_sleeping_openmp_threads
 
 use_sleeping_openmp_threads()  # as the scoring jobs do, before torch is imported
 keep_freed_memory()
@@ -53,12 +53,9 @@ import torch  # noqa: E402
 from xtinyunet.io import read_json  # noqa: E402
 from xtinyunet.layout import ResultsLayout  # noqa: E402
 from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE  # noqa: E402
-from xtinyunet.sensitivity import (  # noqa: E402
-    build_network,
-    input_gradient_norms,
-    load_sample_images,
-    score_sample,
-)
+from xtinyunet.plans.networks import build_network  # noqa: E402
+from xtinyunet.scoring.jacobian import input_gradient_norms  # noqa: E402
+from xtinyunet.scoring.sensitivity import load_sample_images, score_sample  # noqa: E402
 from xtinyunet.sources import dataset_folder_name  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -226,15 +223,15 @@ import time, sys
 started = float(sys.argv[1])
 import pickle
 from snakemake.iocontainers import Snakemake
-from xtinyunet.workflow import keep_freed_memory, log_to
-from xtinyunet.scoring_resources import use_sleeping_openmp_threads
+from xtinyunet.jobs import keep_freed_memory, log_to
+from xtinyunet.scoring.resources import use_sleeping_openmp_threads
 use_sleeping_openmp_threads()
 keep_freed_memory()
 import torch
 from xtinyunet.io import read_json
-from xtinyunet.scores import write_score_record
-from xtinyunet.sensitivity import load_sample_images, score_candidate
-from xtinyunet.scoring_pool import score_every_candidate
+from xtinyunet.scoring.records import write_score_record
+from xtinyunet.scoring.sensitivity import load_sample_images, score_candidate
+from xtinyunet.scoring.pool import score_every_candidate
 import nnunetv2.training.dataloading.nnunet_dataset
 import nnunetv2.utilities.get_network_from_plans
 from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE

@@ -65,11 +65,11 @@ rule measure_deployment:
         )
     conda:
         "../envs/xtinyunet.yaml"
-    threads: DEPLOYMENT["threads"]
+    threads: SETTINGS.deployment["threads"]
     params:
         env=NNUNET_PATHS,
         model_folder=trained_model_folder,
-        settings=DEPLOYMENT,
+        settings=SETTINGS.deployment,
     script:
         "../workflow_scripts/measure_deployment.py"
 
@@ -117,7 +117,7 @@ rule plot_dice_vs_latency:
 rule make_deployment_table:
     """Every dataset's deployment.csv (first fold) as one table: Markdown, CSV, LaTeX."""
     input:
-        [LAYOUT.deployment_csv(dataset) for dataset in DATASETS],
+        [LAYOUT.deployment_csv(dataset) for dataset in SETTINGS.datasets],
     output:
         markdown=LAYOUT.paper_table(DEPLOYMENT_TABLE, "md"),
         csv=report(
@@ -132,7 +132,7 @@ rule make_deployment_table:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        datasets=[dataset["name"] for dataset in DATASETS.values()],
-        fold=TRAINING["folds"][0],
+        datasets=[dataset["name"] for dataset in SETTINGS.datasets.values()],
+        fold=TRAINING.folds[0],
     script:
         "../workflow_scripts/make_deployment_table.py"

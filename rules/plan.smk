@@ -32,12 +32,14 @@ rule plan_and_preprocess:
 
 
 checkpoint write_candidates:
-    """Add one 2d_xtiny{cap} configuration per width cap, and the baselines' 2d_<name>
-    configurations, to the plans (idempotent)."""
+    """The workflow's own plans (XTinyUNetPlans.json): nnU-Net's, with one 2d_xtiny{cap}
+    configuration per width cap and the baselines' 2d_<name> configurations added; and the list
+    of candidates. nnUNetPlans.json stays as nnU-Net wrote it."""
     input:
         LAYOUT.plans_file("{dataset}"),
     output:
-        LAYOUT.candidates_file("{dataset}"),
+        candidates=LAYOUT.candidates_file("{dataset}"),
+        plans=LAYOUT.candidate_plans_file("{dataset}"),
     log:
         LAYOUT.log_file("write_candidates", "{dataset}"),
     priority: SELECTION_PRIORITY
@@ -45,6 +47,6 @@ checkpoint write_candidates:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        baseline_patch_sizes=TRAINING["baseline_patch_size"],
+        baseline_patch_sizes=TRAINING.baseline_patch_size,
     script:
         "../workflow_scripts/write_candidates.py"

@@ -19,8 +19,7 @@ rule write_manifest:
     input:
         raw_digest=LAYOUT.raw_digest_file("{dataset}"),
         plans=LAYOUT.plans_file("{dataset}"),
-        # The plans are hashed once they hold the candidates.
-        candidates=LAYOUT.candidates_file("{dataset}"),
+        candidate_plans=LAYOUT.candidate_plans_file("{dataset}"),
     output:
         LAYOUT.manifest_file("{dataset}"),
     log:
@@ -29,7 +28,7 @@ rule write_manifest:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        config=config,
-        device=SCORING["device"],
+        config=SETTINGS.config,
+        device=SCORING.device,
     script:
         "../workflow_scripts/write_manifest.py"

@@ -3,7 +3,7 @@ rule select_proxy_knee:
     input:
         LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
     output:
-        metric_selection("{dataset}", "{metric}", "{seed}", "{num_images}"),
+        LAYOUT.metric_selection_file("{dataset}", "{metric}", "{seed}", "{num_images}"),
     log:
         LAYOUT.log_file(
             "select_proxy_knee",
@@ -14,7 +14,7 @@ rule select_proxy_knee:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        method=config["selection"]["knee_method"],
+        method=SETTINGS.knee_method,
     script:
         "../workflow_scripts/select_proxy_knee.py"
 
@@ -43,7 +43,7 @@ rule compare_proxies:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        metrics=METRICS,
-        fold=TRAINING["folds"][0],
+        metrics=SCORING.metrics,
+        fold=TRAINING.folds[0],
     script:
         "../workflow_scripts/compare_proxies.py"

@@ -37,7 +37,7 @@ rule plot_dice_vs_params:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        baselines=BASELINE_NAMES,
+        baselines=TRAINING.baseline_labels,
     script:
         "../workflow_scripts/plot_dice_vs_params.py"
 
@@ -61,8 +61,8 @@ rule make_table:
         "../envs/xtinyunet.yaml"
     params:
         table=table_config,
-        fold=TRAINING["folds"][0],
-        baselines=BASELINE_NAMES,
+        fold=TRAINING.folds[0],
+        baselines=TRAINING.baseline_labels,
     script:
         "../workflow_scripts/make_table.py"
 
@@ -128,7 +128,7 @@ rule write_cost_ledger:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        scoring_device=SCORING["device"],
-        training_device=TRAINING["device"],
+        scoring_device=SCORING.device,
+        training_device=TRAINING.device,
     script:
         "../workflow_scripts/write_cost_ledger.py"

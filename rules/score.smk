@@ -1,12 +1,10 @@
 rule score_candidates:
     """Every candidate of one scores table in one job, side by side on its cores: the fan-out
     on one machine (scoring.jobs)."""
-
-    # ancient: as score_candidate's, with every candidate's planned_inputs as the param.
     input:
-        candidates=written_candidates,
-        plans=ancient(LAYOUT.plans_file("{dataset}")),
-        dataset_json=ancient(LAYOUT.preprocessed_dataset_json("{dataset}")),
+        candidates=LAYOUT.candidates_file("{dataset}"),
+        plans=LAYOUT.candidate_plans_file("{dataset}"),
+        dataset_json=LAYOUT.preprocessed_dataset_json("{dataset}"),
     output:
         directory(LAYOUT.scores_folder("{dataset}", "{seed}", "{num_images}")),
     log:
@@ -25,11 +23,10 @@ rule score_candidates:
         records=candidate_scores,
         threads_per_candidate=fixed_threads_per_candidate,
         num_images=num_images_value,
-        batch_size=SCORING["batch_size"],
-        device=SCORING["device"],
-        precision=SCORING["precision"],
-        metrics=METRICS,
-        planned_inputs=planned_inputs_of_candidates,
+        batch_size=SCORING.batch_size,
+        device=SCORING.device,
+        precision=SCORING.precision,
+        metrics=SCORING.metrics,
     script:
         "../workflow_scripts/score_candidates.py"
 
@@ -37,13 +34,10 @@ rule score_candidates:
 rule score_candidate:
     """Sensitivity of one width candidate at initialization: the fan-out on a cluster, one job
     (one GPU node) per candidate (scoring.jobs)."""
-
-    # ancient: a re-plan renews these files' times; param planned_inputs says whether their
-    # content changed for this candidate.
     input:
-        candidates=written_candidates,
-        plans=ancient(LAYOUT.plans_file("{dataset}")),
-        dataset_json=ancient(LAYOUT.preprocessed_dataset_json("{dataset}")),
+        candidates=LAYOUT.candidates_file("{dataset}"),
+        plans=LAYOUT.candidate_plans_file("{dataset}"),
+        dataset_json=LAYOUT.preprocessed_dataset_json("{dataset}"),
     output:
         LAYOUT.score_file("{dataset}", "{seed}", "{num_images}", "{configuration}"),
     log:
@@ -64,11 +58,10 @@ rule score_candidate:
     threads: candidate_scoring_threads
     params:
         num_images=num_images_value,
-        batch_size=SCORING["batch_size"],
-        device=SCORING["device"],
-        precision=SCORING["precision"],
-        metrics=METRICS,
-        planned_inputs=planned_inputs,
+        batch_size=SCORING.batch_size,
+        device=SCORING.device,
+        precision=SCORING.precision,
+        metrics=SCORING.metrics,
     script:
         "../workflow_scripts/score_candidate.py"
 
@@ -77,7 +70,7 @@ rule gather_scores:
     """One scores table per dataset, seed and K, widest candidate first, a column per metric."""
     input:
         scores=scores_of_table,
-        candidates=written_candidates,
+        candidates=LAYOUT.candidates_file("{dataset}"),
     output:
         LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
     log:
@@ -90,6 +83,6 @@ rule gather_scores:
         "../envs/xtinyunet.yaml"
     params:
         records=candidate_scores,
-        metrics=METRICS,
+        metrics=SCORING.metrics,
     script:
         "../workflow_scripts/gather_scores.py"

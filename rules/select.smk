@@ -22,6 +22,6 @@ checkpoint select_knee:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        method=config["selection"]["knee_method"],
+        method=SETTINGS.knee_method,
     script:
         "../workflow_scripts/select_knee.py"

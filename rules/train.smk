@@ -1,12 +1,9 @@
 rule train_model:
     """One fold of one model, trained by nnU-Net (seeded); a rerun continues an unfinished
     attempt on the same inputs, and otherwise starts again from epoch 0."""
-
-    # ancient: a re-plan renews these files' times; param planned_inputs says whether their
-    # content changed for this configuration.
     input:
-        plans=ancient(LAYOUT.plans_file("{dataset}")),
-        candidates=written_candidates,
+        plans=LAYOUT.candidate_plans_file("{dataset}"),
+        dataset_json=LAYOUT.preprocessed_dataset_json("{dataset}"),
     output:
         LAYOUT.final_checkpoint("{dataset}", "{trainer}", "{configuration}", "{fold}"),
     log:
@@ -30,10 +27,9 @@ rule train_model:
     params:
         id=dataset_id,
         env=NNUNET_PATHS,
-        device=TRAINING["device"],
-        seed=TRAINING["seed"],
-        final_validation=TRAINING["final_validation"],
-        planned_inputs=planned_inputs,
+        device=TRAINING.device,
+        seed=TRAINING.seed,
+        final_validation=TRAINING.final_validation,
     script:
         "../workflow_scripts/train_model.py"
 
@@ -45,8 +41,7 @@ rule predict_and_evaluate:
     input:
         checkpoint=rules.train_model.output[0],
         raw=LAYOUT.raw_dataset_json("{dataset}"),
-        plans=ancient(LAYOUT.plans_file("{dataset}")),
-        candidates=written_candidates,
+        plans=LAYOUT.candidate_plans_file("{dataset}"),
     output:
         predictions=directory(
             LAYOUT.prediction_folder(
@@ -84,8 +79,7 @@ rule predict_and_evaluate:
     threads: 1
     params:
         env=NNUNET_PATHS,
-        device=TRAINING["device"],
+        device=TRAINING.device,
         model_folder=trained_model_folder,
-        planned_inputs=planned_inputs,
     script:
         "../workflow_scripts/predict_and_evaluate.py"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from xtinyunet.candidates import write_candidates
 from xtinyunet.io import read_json
+from xtinyunet.names import CANDIDATE_PLANS_FILE, PLANS_FILE
+from xtinyunet.plans.candidates import write_candidate_plans
 from xtinyunet.sources import convert, dataset_folder_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,13 +67,14 @@ def planned_dataset(tmp_path_factory) -> Path:
         capture_output=True,
     )
     preprocessed = root / "nnUNet_preprocessed" / name
-    write_candidates(preprocessed / "nnUNetPlans.json")
+    write_candidate_plans(preprocessed / PLANS_FILE, preprocessed / CANDIDATE_PLANS_FILE)
     return preprocessed
 
 
 @pytest.fixture(scope="session")
 def plans(planned_dataset) -> dict:
-    return read_json(planned_dataset / "nnUNetPlans.json")
+    """The workflow's plans: nnU-Net's with the candidates and baselines."""
+    return read_json(planned_dataset / CANDIDATE_PLANS_FILE)
 
 
 @pytest.fixture(scope="session")

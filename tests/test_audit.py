@@ -12,24 +12,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from xtinyunet.audit import main as audit_main
-from xtinyunet.candidates import candidates_from_plans
-from xtinyunet.evaluation import evaluate_model
-from xtinyunet.io import atomic_write_json, read_json
-from xtinyunet.names import model_folder_name
-from xtinyunet.provenance import (
+from xtinyunet.code_version import (
     CODE_VERSION_FILE,
     TRAINING_FINGERPRINT_FILE,
     code_version,
     describe_code_version,
-    folder_digest,
     write_code_version,
-    write_manifest,
 )
-from xtinyunet.results import gather_results
-from xtinyunet.scores import write_score_record, write_scores_table
-from xtinyunet.selection import select
-from xtinyunet.sensitivity import Score
+from xtinyunet.evaluation.evaluate import evaluate_model
+from xtinyunet.io import atomic_write_json, folder_digest, read_json
+from xtinyunet.names import model_folder_name
+from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.provenance.audit import main as audit_main
+from xtinyunet.provenance.manifest import write_manifest
+from xtinyunet.reporting.results import gather_results
+from xtinyunet.scoring.records import write_score_record, write_scores_table
+from xtinyunet.scoring.sensitivity import Score
+from xtinyunet.selection.records import select
 
 TRAINER = "nnUNetTrainer"
 RUN = "seed1_kall"
@@ -44,9 +43,11 @@ def build_results(results, planned_dataset, with_test_labels=True):
     if not with_test_labels:
         shutil.rmtree(raw / "labelsTs")
         (raw / "labelsTs").mkdir()
-    plans_file = results / "nnUNet_preprocessed" / name / "nnUNetPlans.json"
-    plans_file.parent.mkdir(parents=True)
-    shutil.copy(planned_dataset / "nnUNetPlans.json", plans_file)
+    preprocessed = results / "nnUNet_preprocessed" / name
+    preprocessed.mkdir(parents=True)
+    for plans in ("nnUNetPlans.json", "XTinyUNetPlans.json"):
+        shutil.copy(planned_dataset / plans, preprocessed / plans)
+    plans_file = preprocessed / "XTinyUNetPlans.json"
     dataset_dir = results / name
 
     candidates = candidates_from_plans(read_json(plans_file))
@@ -114,7 +115,8 @@ def build_results(results, planned_dataset, with_test_labels=True):
         config={"scoring": {"seeds": [1]}},
         dataset=name,
         raw_digest=folder_digest(raw),
-        plans_file=plans_file,
+        plans_file=preprocessed / "nnUNetPlans.json",
+        candidate_plans_file=plans_file,
         device="cpu",
     )
     gather_results(
@@ -185,7 +187,7 @@ def test_the_results_as_written_pass_every_check(results, dataset, capsys):
             f"predictions/{TRAINER}__{config}/fold_0"
         ) in passed
         for made in (
-            f"nnUNet_results/{dataset.name}/{TRAINER}__nnUNetPlans__{config}/fold_0/"
+            f"nnUNet_results/{dataset.name}/{TRAINER}__XTinyUNetPlans__{config}/fold_0/"
             f"{TRAINING_FINGERPRINT_FILE}",
             f"{dataset.name}/predictions/{TRAINER}__{config}/fold_0/{CODE_VERSION_FILE}",
             f"{dataset.name}/evaluation/{TRAINER}__{config}/fold_0.json",
@@ -193,9 +195,10 @@ def test_the_results_as_written_pass_every_check(results, dataset, capsys):
             assert f"{made} was made by the code manifest.json states" in passed
     assert f"raw dataset {dataset.name} hashes as in manifest.json" in passed
     assert "nnUNetPlans.json hashes as in manifest.json" in passed
+    assert "XTinyUNetPlans.json hashes as in manifest.json" in passed
     # Each record twice (table, code), the selection, per model metrics and three code versions,
-    # the two hashes.
-    assert len(passed) == 2 * len(records) + 1 + 2 * 4 + 2
+    # the three hashes (raw data, both plans files).
+    assert len(passed) == 2 * len(records) + 1 + 2 * 4 + 3
     # The spoiled case shows: the recomputation compares real, imperfect metrics.
     summary = read_json(dataset / "evaluation" / f"{TRAINER}__2d" / "fold_0.json")
     assert 0 < summary["dice_mean"] < 100 and summary["n_cases"] == 2

@@ -14,12 +14,11 @@ from PIL import Image
 from conftest import TINY_DATASET, nnunet_env
 from test_baselines import REFERENCE_PARAMETERS
 from xtinyunet.baselines import NETWORKS
-from xtinyunet.candidates import with_baselines
-from xtinyunet.io import atomic_write_json, read_json
 from xtinyunet.names import baseline_configuration, model_folder_name
-from xtinyunet.sensitivity import build_network, count_parameters
-from xtinyunet.trainers import xtinyunet_trainers
-from xtinyunet.training import TRAINERS_FOLDER, check_trainer_name
+from xtinyunet.plans.candidates import with_baselines
+from xtinyunet.plans.networks import build_network, count_parameters
+from xtinyunet.training.trainer_names import TRAINERS_FOLDER, check_trainer_name
+from xtinyunet.training.trainers import xtinyunet_trainers
 
 
 def test_configurations_inherit_2d_and_fit_the_patch_to_each_network(plans):
@@ -76,7 +75,8 @@ def test_no_deep_supervision_trainers_wrap_any_known_trainer():
 
 TRAIN_AND_PREDICT = """
 import sys
-from xtinyunet.training import train, predict
+from xtinyunet.training.runs import train
+from xtinyunet.evaluation.prediction import predict
 dataset, configuration, trainer, model_folder, images, output = sys.argv[1:]
 train(int(dataset), configuration, 0, trainer, model_folder + "/fold_0", "cpu")
 predict(model_folder, 0, images, output, "cpu")
@@ -90,8 +90,6 @@ def test_real_nnunet_training_and_prediction(name, planned_dataset, tmp_path):
     shutil.copytree(planned_dataset.parent.parent / "nnUNet_raw", root / "nnUNet_raw")
     preprocessed = root / "nnUNet_preprocessed" / planned_dataset.name
     shutil.copytree(planned_dataset, preprocessed)
-    plans_file = preprocessed / "nnUNetPlans.json"
-    atomic_write_json(plans_file, with_baselines(read_json(plans_file)))
     env = {**nnunet_env(root), "nnUNet_n_proc_DA": "0", "nnUNet_extTrainer": str(TRAINERS_FOLDER)}
 
     trainer = "nnUNetTrainerShort_1ep_4it_NoDeepSupervision"

@@ -1,16 +1,20 @@
-"""Width candidates written into nnU-Net plans (docs/method.md section 1)."""
+"""Width candidates in the workflow's own plans file (docs/method.md section 1)."""
+
+import json
 
 import pytest
 import torch
 
 from conftest import with_architecture
-from xtinyunet.candidates import (
+from xtinyunet.names import BASELINES, baseline_configuration
+from xtinyunet.plans.candidates import (
     candidates_from_plans,
     width_caps,
     with_candidates,
-    write_candidates,
+    write_candidate_plans,
 )
-from xtinyunet.sensitivity import build_network, count_parameters, seed_everything
+from xtinyunet.plans.configuration import resolved_configuration
+from xtinyunet.plans.networks import build_network, count_parameters, seed_everything
 
 # docs/method.md section 1's check: the 2d plans of a large 2D image, 7 stages.
 SEVEN_STAGES = dict(
@@ -112,14 +116,38 @@ def test_full_width_candidate_is_the_2d_network(plans, dataset_json):
     assert str(full) == str(base)
 
 
-def test_writing_candidates_twice_changes_nothing(planned_dataset, tmp_path):
+def test_candidate_plans_go_to_their_own_file_and_leave_nnunets_as_it_was(
+    planned_dataset, tmp_path
+):
     plans_file = tmp_path / "nnUNetPlans.json"
-    plans_file.write_bytes((planned_dataset / "nnUNetPlans.json").read_bytes())
-    first = write_candidates(plans_file)
-    after_first = plans_file.read_bytes()
-    second = write_candidates(plans_file)
-    assert first == second
-    assert plans_file.read_bytes() == after_first
+    nnunet_plans = (planned_dataset / "nnUNetPlans.json").read_bytes()
+    plans_file.write_bytes(nnunet_plans)
+    candidate_plans_file = tmp_path / "XTinyUNetPlans.json"
+    first = write_candidate_plans(plans_file, candidate_plans_file)
+    written = candidate_plans_file.read_bytes()
+    assert plans_file.read_bytes() == nnunet_plans
+    second = write_candidate_plans(plans_file, candidate_plans_file)
+    assert first == second and candidate_plans_file.read_bytes() == written
+
+    plans, ours = json.loads(nnunet_plans), json.loads(written)
+    assert ours["plans_name"] == "XTinyUNetPlans"
+    # nnU-Net's configurations unchanged; the candidates and baselines added beside them, all
+    # reading 2d's preprocessed data.
+    for name, configuration in plans["configurations"].items():
+        assert ours["configurations"][name] == configuration
+    added = set(ours["configurations"]) - set(plans["configurations"])
+    assert added == {c.configuration for c in first} | {
+        baseline_configuration(name) for name in BASELINES
+    }
+    for name in added:
+        assert (
+            resolved_configuration(ours, name)["data_identifier"]
+            == (plans["configurations"]["2d"]["data_identifier"])
+        )
+    assert {key: value for key, value in ours.items() if key != "configurations"} == {
+        **{key: value for key, value in plans.items() if key != "configurations"},
+        "plans_name": "XTinyUNetPlans",
+    }
 
 
 def test_plans_without_a_2d_configuration_are_rejected(plans):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from xtinyunet.complexity import count_flops
+from xtinyunet.evaluation.complexity import count_flops
 
 
 def test_conv2d_counts_two_flops_per_multiply_accumulate():

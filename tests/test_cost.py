@@ -2,8 +2,14 @@
 
 import pytest
 
-from xtinyunet.cost import SELECTION, SWEEP, cost_ledger, read_benchmark, write_cost_ledger
 from xtinyunet.io import read_csv
+from xtinyunet.reporting.cost import (
+    SELECTION,
+    SWEEP,
+    cost_ledger,
+    read_benchmark,
+    write_cost_ledger,
+)
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 

@@ -15,31 +15,28 @@ from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 from PIL import Image
 
 from conftest import TINY_DATASET, nnunet_env
-from xtinyunet import deployment
-from xtinyunet.audit import audit_deployment
-from xtinyunet.audit import main as audit_main
-from xtinyunet.candidates import candidates_from_plans, with_baselines
-from xtinyunet.deployment import (
+from xtinyunet.deployment import export as deployment
+from xtinyunet.deployment.export import (
     BATCH_AXIS,
     RUNTIMES,
     TOLERANCE,
     OutputMismatch,
     export_model,
-    gather_deployment,
-    measure_model,
     onnx_session,
-    read_deployment,
     run_onnx,
-    write_deployment_table,
 )
-from xtinyunet.figures import plot_dice_vs_latency
-from xtinyunet.io import atomic_write_json, read_json, write_csv
+from xtinyunet.deployment.measure import measure_model
+from xtinyunet.deployment.table import gather_deployment, read_deployment, write_deployment_table
+from xtinyunet.io import atomic_write_json, file_sha256, read_json, write_csv
 from xtinyunet.layout import ResultsLayout
 from xtinyunet.names import NO_DEEP_SUPERVISION, SWEEP, XTINYUNET, model_folder_name
-from xtinyunet.provenance import file_sha256
-from xtinyunet.results import RESULT_COLUMNS, read_results
-from xtinyunet.sensitivity import build_network
-from xtinyunet.training import TRAINERS_FOLDER
+from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.plans.networks import build_network
+from xtinyunet.provenance.audit import audit_deployment
+from xtinyunet.provenance.audit import main as audit_main
+from xtinyunet.reporting.figures import plot_dice_vs_latency
+from xtinyunet.reporting.results import RESULT_COLUMNS, read_results
+from xtinyunet.training.trainer_names import TRAINERS_FOLDER
 
 SHORT = "nnUNetTrainerShort_1ep_3it"
 # One model of each kind: (configuration, trainer); XTinyU-Net's width is filled in below.
@@ -54,7 +51,7 @@ SETTINGS = {"threads": 1, "repeats": 3, "batch_size": 2, "sliding_window_images"
 
 TRAIN = """
 import sys
-from xtinyunet.training import train
+from xtinyunet.training.runs import train
 dataset, results = sys.argv[1:3]
 for folder, configuration, trainer in zip(sys.argv[3::3], sys.argv[4::3], sys.argv[5::3]):
     train(int(dataset), configuration, 0, trainer, folder + "/fold_0", "cpu", seed=0,
@@ -71,8 +68,7 @@ def small_run(planned_dataset, tmp_path_factory):
     shutil.copytree(planned_dataset.parents[1] / "nnUNet_raw" / name, results / "nnUNet_raw" / name)
     preprocessed = results / "nnUNet_preprocessed" / name
     shutil.copytree(planned_dataset, preprocessed)
-    plans = with_baselines(read_json(preprocessed / "nnUNetPlans.json"))
-    atomic_write_json(preprocessed / "nnUNetPlans.json", plans)
+    plans = read_json(preprocessed / "XTinyUNetPlans.json")
     # A width from the middle of the candidates stands for the selected XTinyU-Net.
     candidates = candidates_from_plans(plans)
     models = {**KINDS, XTINYUNET: (candidates[len(candidates) // 2].configuration, SHORT)}

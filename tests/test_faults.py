@@ -12,8 +12,8 @@ import torch
 from conftest import BIN, REPO
 from test_workflow import GRAY, said, snakemake, snakemake_env, write_config
 from xtinyunet.io import read_json
-from xtinyunet.scores import write_score_record
-from xtinyunet.sensitivity import score_candidate
+from xtinyunet.scoring.records import write_score_record
+from xtinyunet.scoring.sensitivity import score_candidate
 
 PROGRESS = re.compile(r"images (\d+)/(\d+) done")
 TIMINGS = ("seconds_load", "seconds_build", "seconds_score")
@@ -102,7 +102,7 @@ def test_a_scoring_job_killed_while_scoring_leaves_no_score_and_a_rerun_complete
     try:
         uninterrupted = score_candidate(
             preprocessed,
-            read_json(preprocessed / "nnUNetPlans.json"),
+            read_json(preprocessed / "XTinyUNetPlans.json"),
             read_json(preprocessed / "dataset.json"),
             widest,
             seed=369,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from xtinyunet.figures import plot_qualitative, plot_selection_robustness
+from xtinyunet.reporting.figures import plot_qualitative, plot_selection_robustness
 
 
 def is_png_and_pdf(png, pdf):

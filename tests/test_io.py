@@ -2,7 +2,6 @@
 temporary file or folder beside it."""
 
 import json
-import os
 import stat
 
 import pytest
@@ -13,8 +12,8 @@ from xtinyunet.io import (
     atomic_write_text,
     publish_directory,
     read_json,
+    read_json_as_of,
     staged_directory,
-    update_json,
     write_csv,
 )
 
@@ -99,61 +98,22 @@ def test_write_csv_failing_on_a_row_keeps_the_earlier_table(tmp_path):
     assert target.read_text() == earlier
 
 
-def test_update_json_with_no_change_leaves_the_file_untouched(tmp_path):
-    target = tmp_path / "nnUNetPlans.json"
+def test_read_json_as_of_follows_the_file_and_is_none_without_it(tmp_path):
+    target = tmp_path / "XTinyUNetPlans.json"
+    assert read_json_as_of(target) is None
     target.write_text(json.dumps({"configurations": {"2d": {}}}))
-    past = 1_000_000_000_000_000_000  # 2001, in ns: a rewrite now could not keep it
-    os.utime(target, ns=(past, past))
-    before = target.stat()
-    seen = []
-
-    def unchanged(plans):
-        seen.append(plans)
-        return {"configurations": {"2d": {}}}
-
-    assert update_json(target, unchanged) == {"configurations": {"2d": {}}}
-    assert seen == [{"configurations": {"2d": {}}}]
-    after = target.stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, past)
-    assert entries(tmp_path) == ["nnUNetPlans.json"]
+    first = read_json_as_of(target)
+    assert first == {"configurations": {"2d": {}}}
+    assert read_json_as_of(target) is first  # read once per state of the file
+    target.write_text(json.dumps({"configurations": {"2d": {}, "2d_xtiny8": {}}}))
+    assert read_json_as_of(target) == {"configurations": {"2d": {}, "2d_xtiny8": {}}}
 
 
-def test_update_json_writes_a_change_made_in_place(tmp_path):
-    target = tmp_path / "nnUNetPlans.json"
-    target.write_text(json.dumps({"configurations": {"2d": {}}}))
-
-    def add_candidate(plans):
-        plans["configurations"]["2d_xtiny8"] = {"inherits_from": "2d"}
-        return plans
-
-    update_json(target, add_candidate)
-    assert read_json(target) == {"configurations": {"2d": {}, "2d_xtiny8": {"inherits_from": "2d"}}}
-    assert entries(tmp_path) == ["nnUNetPlans.json"]
-
-
-def interrupted_change(plans):
-    raise Interrupted
-
-
-def unserialisable_change(plans):
-    return {**plans, "network": object()}
-
-
-@pytest.mark.parametrize("change", [interrupted_change, unserialisable_change])
-def test_update_json_failing_leaves_the_file_as_it_was(tmp_path, change):
-    target = tmp_path / "nnUNetPlans.json"
-    target.write_text('{"configurations": {"2d": {}}}')
-    with pytest.raises((Interrupted, TypeError)):
-        update_json(target, change)
-    assert entries(tmp_path) == ["nnUNetPlans.json"]
-    assert target.read_text() == '{"configurations": {"2d": {}}}'
-
-
-def test_update_json_of_a_broken_file_names_it_and_leaves_it(tmp_path):
+def test_reading_a_broken_json_file_names_it(tmp_path):
     target = tmp_path / "nnUNetPlans.json"
     target.write_text('{"configurations": ')
     with pytest.raises(ValueError, match=f"{target}: not valid JSON"):
-        update_json(target, lambda plans: plans)
+        read_json(target)
     assert target.read_text() == '{"configurations": '
 
 

@@ -1,4 +1,4 @@
-"""What every job script does when it starts (xtinyunet/workflow.py)."""
+"""What every job script does when it starts (xtinyunet/jobs.py)."""
 
 import resource
 import subprocess
@@ -8,7 +8,7 @@ import pytest
 
 REPEATED_ALLOCATIONS = """
 import resource, sys
-from xtinyunet.workflow import keep_freed_memory
+from xtinyunet.jobs import keep_freed_memory
 if sys.argv[1] == "kept":
     keep_freed_memory()
 bytearray(64 * 2**20)  # the first allocation faults its pages in either way

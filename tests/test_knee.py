@@ -2,7 +2,7 @@
 
 import pytest
 
-from xtinyunet.knee import total_variation_knee
+from xtinyunet.selection.knee import total_variation_knee
 
 
 def test_plateau_then_collapse():

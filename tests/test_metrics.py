@@ -10,7 +10,7 @@ import SimpleITK as sitk
 from PIL import Image
 from scipy import ndimage
 
-from xtinyunet.metrics import (
+from xtinyunet.evaluation.metrics import (
     case_metrics,
     evaluate_folder,
     mean_over_classes,
@@ -232,8 +232,8 @@ def test_nnunet_summary_computed_in_this_process_is_nnunets_own(planned_dataset,
     """nnU-Net's evaluation with its worker pool replaced by this process gives its summary."""
     from nnunetv2.evaluation.evaluate_predictions import compute_metrics_on_folder2
 
-    from xtinyunet.evaluation import nnunet_metrics_in_this_process
     from xtinyunet.io import read_json
+    from xtinyunet.nnunet_compat import nnunet_metrics_in_this_process
 
     raw = planned_dataset.parent.parent / "nnUNet_raw" / planned_dataset.name
     predictions = tmp_path / "predictions"

@@ -93,13 +93,13 @@ def test_parsing_the_workflow_imports_neither_torch_nor_nnunetv2(tmp_path):
 # The modules of the jobs that gather, select and tabulate: each such job is an interpreter of
 # its own, on the critical path at the start (scores, selection, plans) and at the end (tables).
 LIGHT_JOB_MODULES = (
-    "xtinyunet.candidates",
-    "xtinyunet.cost",
-    "xtinyunet.figures",
-    "xtinyunet.results",
-    "xtinyunet.scores",
-    "xtinyunet.selection",
-    "xtinyunet.tables",
+    "xtinyunet.plans.candidates",
+    "xtinyunet.reporting.cost",
+    "xtinyunet.reporting.figures",
+    "xtinyunet.reporting.results",
+    "xtinyunet.scoring.records",
+    "xtinyunet.selection.records",
+    "xtinyunet.reporting.tables",
 )
 
 
@@ -121,10 +121,14 @@ def test_gathering_and_table_modules_import_neither_torch_nor_monai(module):
 
 
 def test_reading_label_maps_does_not_import_monai():
-    """The qualitative figure reads label maps through xtinyunet.evaluation; only computing the
-    metrics needs MONAI."""
+    """The qualitative figure reads label maps through xtinyunet.evaluation.evaluate; only
+    computing the metrics needs MONAI."""
     run = subprocess.run(
-        [BIN / "python", "-c", "import sys, xtinyunet.evaluation; print('monai' in sys.modules)"],
+        [
+            BIN / "python",
+            "-c",
+            "import sys, xtinyunet.evaluation.evaluate; print('monai' in sys.modules)",
+        ],
         capture_output=True,
         text=True,
         env={"PATH": f"{BIN}:/usr/bin:/bin", "PYTHONPATH": str(REPO)},

@@ -1,24 +1,20 @@
 """Which code made a result: code_version() of a git checkout, its fallback, and the manifest."""
 
-import copy
-import os
-import shutil
 import subprocess
 from importlib import metadata
 
 import pytest
 
 from conftest import REPO
-from xtinyunet.candidates import resolved_configuration
-from xtinyunet.io import atomic_write_json, read_json
-from xtinyunet.provenance import (
+from xtinyunet.code_version import (
     CODE_VERSION_FILE,
     code_version,
     describe_code_version,
-    planned_inputs_digest,
     write_code_version,
-    write_manifest,
 )
+from xtinyunet.io import read_json
+from xtinyunet.plans.configuration import resolved_configuration
+from xtinyunet.provenance.manifest import write_manifest
 
 
 def git(checkout, *args) -> str:
@@ -99,12 +95,15 @@ def test_description_names_the_commit_and_uncommitted_changes():
 def test_manifest_and_a_prediction_folder_record_the_same_code_version(tmp_path):
     plans = tmp_path / "nnUNetPlans.json"
     plans.write_text("{}")
+    candidate_plans = tmp_path / "XTinyUNetPlans.json"
+    candidate_plans.write_text('{"plans_name": "XTinyUNetPlans"}')
     manifest = write_manifest(
         tmp_path / "manifest.json",
         config={"scoring": {"seeds": [1]}},
         dataset="Dataset1_A",
         raw_digest={"sha256": "0", "files": {}},
         plans_file=plans,
+        candidate_plans_file=candidate_plans,
         device="cpu",
     )
     assert manifest["git"] == read_json(tmp_path / "manifest.json")["git"] == code_version()
@@ -118,38 +117,3 @@ def test_resolved_configuration_is_what_nnunet_resolves(plans):
     for configuration in plans["configurations"]:
         resolved = PlansManager(plans).get_configuration(configuration).configuration
         assert resolved_configuration(plans, configuration) == resolved
-
-
-def test_planned_inputs_digest_follows_content_not_file_times(planned_dataset, tmp_path):
-    preprocessed = tmp_path / planned_dataset.name
-    for name in ("nnUNetPlans.json", "dataset.json", "dataset_fingerprint.json"):
-        preprocessed.mkdir(exist_ok=True)
-        shutil.copy(planned_dataset / name, preprocessed / name)
-    plans_file = preprocessed / "nnUNetPlans.json"
-    plans = read_json(plans_file)
-    before = {c: planned_inputs_digest(preprocessed, c) for c in ("2d_xtiny8", "2d_xtiny4")}
-
-    # A re-plan that writes the same plans: newer file, same digests.
-    atomic_write_json(plans_file, plans)
-    os.utime(plans_file, ns=(2 * 10**18, 2 * 10**18))
-    assert {c: planned_inputs_digest(preprocessed, c) for c in before} == before
-
-    # One candidate's block changed: its digest changes, the other's does not.
-    changed = copy.deepcopy(plans)
-    architecture = changed["configurations"]["2d_xtiny8"]["architecture"]
-    architecture["arch_kwargs"]["n_conv_per_stage"][0] += 1
-    atomic_write_json(plans_file, changed)
-    assert planned_inputs_digest(preprocessed, "2d_xtiny8") != before["2d_xtiny8"]
-    assert planned_inputs_digest(preprocessed, "2d_xtiny4") == before["2d_xtiny4"]
-
-    # What 2d gives every candidate (inherited) changes them all.
-    changed = copy.deepcopy(plans)
-    changed["configurations"]["2d"]["batch_size"] += 1
-    atomic_write_json(plans_file, changed)
-    assert planned_inputs_digest(preprocessed, "2d_xtiny4") != before["2d_xtiny4"]
-    atomic_write_json(plans_file, plans)
-
-    # The dataset's own folds are an input where it has them.
-    splits = tmp_path / "splits_final.json"
-    atomic_write_json(splits, [{"train": ["a"], "val": ["b"]}])
-    assert planned_inputs_digest(preprocessed, "2d_xtiny4", splits) != before["2d_xtiny4"]

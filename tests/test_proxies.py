@@ -1,4 +1,5 @@
-"""The training-free proxies (xtinyunet/proxies.py) against hand-worked and independent values."""
+"""The training-free proxies (xtinyunet/scoring/proxies.py) against hand-worked and independent
+values."""
 
 import csv
 import math
@@ -12,15 +13,18 @@ import yaml
 from scipy.stats import kendalltau as scipy_kendalltau
 
 from conftest import BIN, REPO
-from xtinyunet import proxies
-from xtinyunet.comparison import (
+from xtinyunet.io import atomic_write_json, read_json, write_csv
+from xtinyunet.plans.networks import build_network
+from xtinyunet.reporting.comparison import (
     COMPARISON_COLUMNS,
     comparison_rows,
     plot_comparison,
     write_comparison_table,
 )
-from xtinyunet.io import atomic_write_json, read_json, write_csv
-from xtinyunet.proxies import (
+from xtinyunet.reporting.results import RESULT_COLUMNS, read_results
+from xtinyunet.scoring import proxies
+from xtinyunet.scoring.metric_names import METRICS, check_metrics, score_column
+from xtinyunet.scoring.proxies import (
     PROXIES,
     activation_codes,
     measure,
@@ -28,11 +32,9 @@ from xtinyunet.proxies import (
     pattern_subset,
     swap_from_codes,
 )
-from xtinyunet.proxy_names import METRICS, check_metrics, score_column
-from xtinyunet.results import RESULT_COLUMNS, read_results
-from xtinyunet.scores import TABLE_COLUMNS, read_scores_table, write_scores_table
-from xtinyunet.selection import select
-from xtinyunet.sensitivity import build_network, load_sample_images, score_candidate
+from xtinyunet.scoring.records import TABLE_COLUMNS, read_scores_table, write_scores_table
+from xtinyunet.scoring.sensitivity import load_sample_images, score_candidate
+from xtinyunet.selection.records import select
 
 ALL = list(METRICS)
 
@@ -263,7 +265,7 @@ def test_every_named_metric_is_registered_and_names_are_checked():
 
 
 def test_metric_names_load_without_torch():
-    code = "import sys, xtinyunet.proxy_names; assert 'torch' not in sys.modules, 'torch'"
+    code = "import sys, xtinyunet.scoring.metric_names; assert 'torch' not in sys.modules, 'torch'"
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
 

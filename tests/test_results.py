@@ -1,7 +1,7 @@
 """Gathering per-model evaluations into the results tables."""
 
 from xtinyunet.io import atomic_write_json, write_csv
-from xtinyunet.results import gather_results, paper_table_rows, read_results
+from xtinyunet.reporting.results import gather_results, paper_table_rows, read_results
 
 
 def evaluation(tmp_path, config, dice):

@@ -3,7 +3,7 @@
 import pytest
 
 from xtinyunet.io import atomic_write_json
-from xtinyunet.scores import TABLE_COLUMNS, read_scores_table, write_scores_table
+from xtinyunet.scoring.records import TABLE_COLUMNS, read_scores_table, write_scores_table
 
 
 def records(tmp_path, caps=(4, 16, 8)):

@@ -9,8 +9,8 @@ import torch
 
 from test_workflow import GRAY, said, snakemake, write_config
 from xtinyunet.io import read_json
-from xtinyunet.scoring_pool import side_by_side
-from xtinyunet.scoring_resources import candidate_threads
+from xtinyunet.scoring.pool import side_by_side
+from xtinyunet.scoring.resources import candidate_threads
 
 TIMINGS = ("seconds_load", "seconds_build", "seconds_score")
 
@@ -105,7 +105,7 @@ def test_one_job_per_table_and_one_job_per_candidate_write_the_same_scores(tmp_p
         assert untimed(again) == untimed(record), path
         assert again["batch_size_used"] >= 1 and again["threads"] >= 1
     # Both gave each candidate its share of the two cores.
-    plans = read_json(results / "nnUNet_preprocessed" / dataset.name / "nnUNetPlans.json")
+    plans = read_json(results / "nnUNet_preprocessed" / dataset.name / "XTinyUNetPlans.json")
     for name in candidates:
         record = records[Path("scores", "seed369_kall", name + ".json")]
         assert record["threads"] == candidate_threads(plans, name, 2)

@@ -1,22 +1,21 @@
-"""Batch size and threads of a scoring job, from the plans (xtinyunet/scoring_resources.py)."""
+"""Batch size and threads of a scoring job, from the plans (xtinyunet/scoring/resources.py)."""
 
 import copy
 
 import pytest
 import torch
 
-from xtinyunet.candidates import candidates_from_plans, resolved_configuration
-from xtinyunet.complexity import count_flops
-from xtinyunet.scoring_resources import (
+from xtinyunet.evaluation.complexity import count_flops
+from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.plans.configuration import largest_activation, relative_cost, resolved_configuration
+from xtinyunet.plans.networks import build_network
+from xtinyunet.scoring.resources import (
     CPU_MAX_BATCH,
     GPU_MAX_BATCH,
     candidate_threads,
     cpu_batch_size,
     gpu_batch_size,
-    largest_activation,
-    relative_cost,
 )
-from xtinyunet.sensitivity import build_network
 
 
 def with_patch_size(plans: dict, patch_size) -> dict:

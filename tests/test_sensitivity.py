@@ -11,16 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from xtinyunet.candidates import candidates_from_plans
 from xtinyunet.io import atomic_write_json
-from xtinyunet.scoring_resources import cpu_batch_size
-from xtinyunet.sensitivity import (
-    at_a_batch_size_that_fits,
-    build_network,
+from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.plans.networks import build_network
+from xtinyunet.scoring.jacobian import at_a_batch_size_that_fits, input_gradient_norms
+from xtinyunet.scoring.resources import cpu_batch_size
+from xtinyunet.scoring.sensitivity import (
     centre_crop_or_pad,
     centre_slice,
     choose_cases,
-    input_gradient_norms,
     load_sample_images,
     score_candidate,
 )
@@ -163,9 +162,9 @@ def test_scoring_leaves_nnunets_image_readers_unimported(planned_dataset):
     script = (
         "import json, sys\n"
         "from xtinyunet.io import read_json\n"
-        "from xtinyunet.sensitivity import score_candidate\n"
+        "from xtinyunet.scoring.sensitivity import score_candidate\n"
         "folder = sys.argv[1]\n"
-        "score = score_candidate(folder, read_json(folder + '/nnUNetPlans.json'), "
+        "score = score_candidate(folder, read_json(folder + '/XTinyUNetPlans.json'), "
         "read_json(folder + '/dataset.json'), '2d_xtiny4', 369)\n"
         "print(json.dumps([score.n_finite, sorted(name for name in sys.modules "
         "if name.startswith('nnunetv2.imageio') or name.endswith('plans_handler'))]))\n"
@@ -256,8 +255,8 @@ OUT_OF_MEMORY_JOB = """
 import json, logging, resource, sys
 import torch
 from xtinyunet.io import read_json
-from xtinyunet.scoring_resources import held_elements
-from xtinyunet.sensitivity import score_candidate
+from xtinyunet.plans.configuration import held_elements
+from xtinyunet.scoring.sensitivity import score_candidate
 
 logging.basicConfig(stream=sys.stderr, level=logging.INFO)
 torch.set_num_threads(1)

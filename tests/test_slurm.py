@@ -14,7 +14,7 @@ import yaml
 
 from conftest import BIN, REPO
 from xtinyunet.io import read_json
-from xtinyunet.scores import read_scores_table
+from xtinyunet.scoring.records import read_scores_table
 
 SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
 GRAY = {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 11}

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from xtinyunet.tables import build_table, default_caption, to_csv, to_latex, to_markdown
+from xtinyunet.reporting.tables import build_table, default_caption, to_csv, to_latex, to_markdown
 
 
 def result(dataset, model, params, flops, dice, hd95) -> dict:
@@ -103,7 +103,7 @@ def test_latex(table):
 
 
 def test_undefined_metric_is_shown_as_not_available():
-    from xtinyunet.tables import UNDEFINED
+    from xtinyunet.reporting.tables import UNDEFINED
 
     nan = float("nan")
     row = {

@@ -13,19 +13,16 @@ import pytest
 import torch
 
 from conftest import TINY_DATASET, nnunet_env
-from xtinyunet.candidates import candidates_from_plans, with_baselines, with_candidates
-from xtinyunet.evaluation import evaluate_model
+from xtinyunet.evaluation.evaluate import evaluate_model
+from xtinyunet.evaluation.prediction import inference_network
 from xtinyunet.io import read_json
 from xtinyunet.names import model_folder_name
+from xtinyunet.nnunet_compat import threadpools_looked_up_once
+from xtinyunet.plans.candidates import candidates_from_plans, with_baselines, with_candidates
 from xtinyunet.sources import convert
-from xtinyunet.trainers import xtinyunet_trainers as short
-from xtinyunet.training import (
-    check_trainer_name,
-    inference_network,
-    run_order,
-    threadpools_looked_up_once,
-    trainer_class,
-)
+from xtinyunet.training.runs import trainer_class
+from xtinyunet.training.trainer_names import check_trainer_name, run_order
+from xtinyunet.training.trainers import xtinyunet_trainers as short
 
 
 @pytest.mark.parametrize(
@@ -86,7 +83,7 @@ def test_short_trainer_is_an_nnunet_trainer_with_the_named_schedule(
     assert (trainer.num_epochs, trainer.num_iterations_per_epoch) == (3, 7)
     assert trainer.num_val_iterations_per_epoch == 1 and trainer.save_every == 1
     assert model_folder_name("nnUNetTrainerShort_3ep_7it", "2d_xtiny8") == (
-        "nnUNetTrainerShort_3ep_7it__nnUNetPlans__2d_xtiny8"
+        "nnUNetTrainerShort_3ep_7it__XTinyUNetPlans__2d_xtiny8"
     )
     with pytest.raises(AttributeError):
         getattr(short, "nnUNetTrainerLong")
@@ -133,7 +130,7 @@ def test_test_set_without_labels_marks_metrics_unavailable(planned_dataset, tmp_
     summary = evaluate_model(
         predictions,
         raw,
-        planned_dataset / "nnUNetPlans.json",
+        planned_dataset / "XTinyUNetPlans.json",
         "2d_xtiny8",
         tmp_path / "cases.csv",
         outputs["summary"],
@@ -150,7 +147,7 @@ def test_test_set_without_labels_marks_metrics_unavailable(planned_dataset, tmp_
 TRAIN_SCRIPT = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stdout)
-from xtinyunet.training import train
+from xtinyunet.training.runs import train
 train({id}, "2d_xtiny4", 0, "{trainer}", sys.argv[1], "cpu", seed={seed}, final_validation=False)
 """
 
@@ -225,7 +222,7 @@ def test_killed_training_continues_only_on_unchanged_inputs(planned_dataset, tmp
     # The same unfinished attempt, but the candidate's plans changed since.
     shutil.rmtree(folder)
     shutil.copytree(unfinished, folder)
-    plans_file = planned_dataset / "nnUNetPlans.json"
+    plans_file = planned_dataset / "XTinyUNetPlans.json"
     original = plans_file.read_text()
     try:
         plans = read_json(plans_file)

@@ -11,15 +11,14 @@ import yaml
 from PIL import Image
 
 from conftest import BIN, REPO
-from xtinyunet.audit import main as audit_main
-from xtinyunet.candidates import candidates_from_plans
-from xtinyunet.deployment import read_deployment
-from xtinyunet.io import read_json
-from xtinyunet.provenance import config_sha256, file_sha256, folder_digest
-from xtinyunet.results import read_results
-from xtinyunet.scores import TABLE_COLUMNS, read_scores_table
-from xtinyunet.selection import select
-from xtinyunet.sensitivity import build_network, count_parameters
+from xtinyunet.deployment.table import read_deployment
+from xtinyunet.io import config_sha256, file_sha256, folder_digest, read_json
+from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.plans.networks import build_network, count_parameters
+from xtinyunet.provenance.audit import main as audit_main
+from xtinyunet.reporting.results import read_results
+from xtinyunet.scoring.records import TABLE_COLUMNS, read_scores_table
+from xtinyunet.selection.records import select
 from xtinyunet.sources import convert
 
 SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
@@ -127,7 +126,7 @@ def test_selection_agrees_with_its_scores_table(finished_run, dataset):
 @pytest.mark.parametrize("dataset", ["Dataset811_GrayUS", "Dataset812_ColourRaw"])
 def test_one_score_per_candidate_in_the_plans(finished_run, dataset):
     _, results = finished_run
-    plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
+    plans = read_json(results / "nnUNet_preprocessed" / dataset / "XTinyUNetPlans.json")
     candidates = candidates_from_plans(plans)
     assert all(c.configuration in plans["configurations"] for c in candidates)
     rows = read_scores_table(results / dataset / "scores_seed369_kall.csv")
@@ -155,34 +154,77 @@ def test_user_raw_folder_is_linked_into_the_results(finished_run):
     )
 
 
+def ran(run) -> set[str]:
+    """The rules whose jobs a Snakemake run started."""
+    return set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", said(run), re.MULTILINE))
+
+
+def would_run(dry) -> dict[str, int]:
+    """Job counts of a dry run, by rule."""
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", said(dry), re.M)}
+
+
 @pytest.mark.e2e
-def test_rerun_does_nothing_and_a_replan_restores_the_candidates(finished_run):
+def test_a_replan_that_changes_nothing_retrains_nothing(finished_run):
     workdir, results = finished_run
     dry = snakemake(workdir, "-n")
-    assert dry.returncode == 0, dry.stderr
+    assert dry.returncode == 0, said(dry)[-3000:]
     assert "Nothing to be done" in said(dry)
-    # A re-plan rewrites nnUNetPlans.json without the candidates: they must be written again.
-    plans_file = results / "nnUNet_preprocessed" / "Dataset811_GrayUS" / "nnUNetPlans.json"
-    candidates = results / "Dataset811_GrayUS" / "candidates.json"
-    candidates_written = candidates.read_bytes()
-    with_candidates = plans_file.read_bytes()
-    plans = json.loads(with_candidates)
-    plans["configurations"] = {"2d": plans["configurations"]["2d"]}
-    plans_file.write_text(json.dumps(plans))
-    rerun = snakemake(workdir)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "write_candidates" in said(rerun)
-    assert plans_file.read_bytes() == with_candidates
-    # The same plans again: the same candidates, newer files, and nothing is scored, trained,
-    # predicted or evaluated again (the jobs' planned_inputs digest is unchanged).
-    assert candidates.read_bytes() == candidates_written
-    for rule in (
+    preprocessed = results / "nnUNet_preprocessed" / "Dataset811_GrayUS"
+    plans_file, candidate_plans = (
+        preprocessed / "nnUNetPlans.json",
+        preprocessed / "XTinyUNetPlans.json",
+    )
+    written = {path: path.read_bytes() for path in (plans_file, candidate_plans)}
+    rerun = snakemake(workdir, "--forcerun", plans_file)
+    assert rerun.returncode == 0, said(rerun)[-3000:]
+    # nnU-Net planned again and the workflow's plans were made again, the same...
+    assert {"plan_and_preprocess", "write_candidates"} <= ran(rerun)
+    assert {path: path.read_bytes() for path in written} == written
+    # ... so nothing downstream ran again (Snakemake compares the inputs' checksums).
+    assert not ran(rerun) & {
         "score_candidates",
         "score_candidate",
         "train_model",
         "predict_and_evaluate",
-    ):
-        assert f"rule {rule}:" not in said(rerun)
+    }, said(rerun)[-3000:]
+    assert "Nothing to be done" in said(snakemake(workdir, "-n"))
+
+
+@pytest.mark.e2e
+def test_a_replan_that_changes_the_plans_rescores_and_retrains(finished_run):
+    workdir, results = finished_run
+    preprocessed = results / "nnUNet_preprocessed" / "Dataset811_GrayUS"
+    plans_file, candidate_plans = (
+        preprocessed / "nnUNetPlans.json",
+        preprocessed / "XTinyUNetPlans.json",
+    )
+    planned = plans_file.read_bytes()
+    plans = json.loads(planned)
+    plans["configurations"]["2d"]["batch_size"] += 1  # what a re-plan on other data could give
+    try:
+        plans_file.write_text(json.dumps(plans))
+        remade = snakemake(workdir, candidate_plans)
+        assert remade.returncode == 0, said(remade)[-3000:]
+        assert (
+            read_json(candidate_plans)["configurations"]["2d"]["batch_size"]
+            == (plans["configurations"]["2d"]["batch_size"])
+        )
+        dry = snakemake(workdir, "-n")
+        assert dry.returncode == 0, said(dry)[-3000:]
+        jobs = would_run(dry)
+        # Every model of the dataset trains from the changed plans: scored, trained and
+        # evaluated again; the other dataset is left alone.
+        assert jobs.get("score_candidates") == 1
+        assert jobs.get("train_model") == jobs.get("predict_and_evaluate") > 0
+        assert "Dataset812_ColourRaw" not in "".join(
+            block for block in said(dry).split("\n\n") if "rule train_model" in block
+        )
+    finally:
+        plans_file.write_bytes(planned)
+        restored = snakemake(workdir, candidate_plans)
+        assert restored.returncode == 0, said(restored)[-3000:]
+    assert "Nothing to be done" in said(snakemake(workdir, "-n"))
 
 
 @pytest.mark.e2e
@@ -197,7 +239,7 @@ def test_results_agree_with_an_independent_recomputation(finished_run, dataset):
     selection = read_json(results / dataset / "selection_seed369_kall.json")
     assert rows["XTinyU-Net"]["config"] == selection["config"]
     assert rows["nnU-Net"]["config"] == "2d"
-    plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
+    plans = read_json(results / "nnUNet_preprocessed" / dataset / "XTinyUNetPlans.json")
     raw = results / "nnUNet_raw" / dataset
     dataset_json = read_json(raw / "dataset.json")
     for row in table:
@@ -349,7 +391,7 @@ def test_baselines_train_inside_nnunet_without_deep_supervision(finished_run):
     _, results = finished_run
     dataset = "Dataset811_GrayUS"
     rows = {row["model"]: row for row in read_results(results / dataset / "results.csv")}
-    plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
+    plans = read_json(results / "nnUNet_preprocessed" / dataset / "XTinyUNetPlans.json")
     for model, config in (
         ("CMUNeXt-S", "2d_cmunext_s"),
         ("TinyU-Net", "2d_tinyunet"),
@@ -363,7 +405,7 @@ def test_baselines_train_inside_nnunet_without_deep_supervision(finished_run):
     # training.baseline_datasets leaves them out of the colour dataset: nothing trained there.
     models = results / "nnUNet_results" / "Dataset812_ColourRaw"
     assert sorted(folder.name for folder in models.iterdir()) == [
-        f"{SHORT_TRAINER}__nnUNetPlans__{config}"
+        f"{SHORT_TRAINER}__XTinyUNetPlans__{config}"
         for config in sorted(
             {
                 "2d",
@@ -373,32 +415,6 @@ def test_baselines_train_inside_nnunet_without_deep_supervision(finished_run):
             }
         )
     ]
-
-
-def test_unknown_baseline_or_unusable_patch_fails_before_any_job(tmp_path):
-    base = {
-        "results_dir": str(tmp_path / "results"),
-        "datasets": [{"id": 1, "name": "A", "source": GRAY}],
-    }
-    write_config(tmp_path, {**base, "training": {"baselines": ["unet3plus"]}})
-    run = snakemake(tmp_path)
-    assert run.returncode != 0 and "unet3plus" in said(run) and "unext" in said(run)
-    # The trainers' keys are read against the same registry.
-    write_config(tmp_path, {**base, "training": {"trainers": {"unet3plus": "nnUNetTrainer"}}})
-    run = snakemake(tmp_path)
-    assert run.returncode != 0
-    assert "training.trainers: 'unet3plus' is not a model" in said(run)
-    assert "cmunext_s" in said(run)
-    write_config(tmp_path, {**base, "training": {"baseline_datasets": ["A", "B"]}})
-    run = snakemake(tmp_path)
-    assert run.returncode != 0
-    assert "training.baseline_datasets: no dataset is named B (datasets: A)" in said(run)
-    write_config(tmp_path, {**base, "training": {"baseline_patch_size": {"unext": [64, 48]}}})
-    run = snakemake(tmp_path)
-    assert run.returncode != 0
-    assert "training.baseline_patch_size: unext: patch size (64, 48)" in said(run)
-    assert "multiple of 32" in said(run)
-    assert not (tmp_path / "results").exists()
 
 
 @pytest.mark.e2e
@@ -434,72 +450,6 @@ def test_a_results_dir_with_spaces_runs_to_the_selection(tmp_path):
     assert len(rows) == len(read_json(dataset / "candidates.json")) > 1
     assert read_json(dataset / "selection_seed369_kall.json") == select(rows)
     assert read_json(dataset / "manifest.json")["raw_dataset"]["files"]
-
-
-def test_two_datasets_with_one_name_fail_naming_both(tmp_path):
-    """Tables find a dataset's results by its name: two enabled datasets may not share one."""
-    write_config(
-        tmp_path,
-        {
-            "results_dir": str(tmp_path / "results"),
-            "datasets": [
-                {"id": 1, "name": "Same", "source": GRAY},
-                {"id": 2, "name": "Other", "source": GRAY},
-                {"id": 3, "name": "Same", "source": GRAY},
-            ],
-        },
-    )
-    run = snakemake(tmp_path, "-n")
-    assert run.returncode != 0
-    assert "Dataset001_Same and Dataset003_Same have the same name 'Same'" in said(run)
-    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
-    config["datasets"][2]["enabled"] = False  # a disabled one may keep the name
-    write_config(tmp_path, config)
-    assert snakemake(tmp_path, "-n").returncode == 0
-    assert not (tmp_path / "results").exists()
-
-
-def test_unknown_config_key_is_named(tmp_path):
-    write_config(tmp_path, {"datasets": [{"id": 1, "name": "A", "source": GRAY}], "scorng": {}})
-    run = snakemake(tmp_path, "-n")
-    assert run.returncode != 0
-    assert "scorng" in said(run)
-
-
-def test_unknown_source_key_is_named(tmp_path):
-    source = {**GRAY, "num_trian": 3}
-    write_config(tmp_path, {"datasets": [{"id": 1, "name": "A", "source": source}]})
-    run = snakemake(tmp_path, "-n")
-    assert run.returncode != 0
-    assert "num_trian" in said(run)
-
-
-def test_wrong_type_is_named(tmp_path):
-    write_config(
-        tmp_path,
-        {"datasets": [{"id": 1, "name": "A", "source": GRAY}], "scoring": {"batch_size": "eight"}},
-    )
-    run = snakemake(tmp_path, "-n")
-    assert run.returncode != 0
-    assert "batch_size" in said(run) and "eight" in said(run)
-
-
-def test_dataset_without_usable_source_fails_before_any_job(tmp_path):
-    missing = tmp_path / "nowhere" / "Dataset005_Gone"
-    write_config(
-        tmp_path,
-        {
-            "results_dir": str(tmp_path / "results"),
-            "datasets": [
-                {"id": 4, "name": "Fine", "source": GRAY},
-                {"id": 5, "name": "Gone", "source": {"type": "nnunet_raw", "path": str(missing)}},
-            ],
-        },
-    )
-    run = snakemake(tmp_path)
-    assert run.returncode != 0
-    assert f"Dataset005_Gone: source.path {missing}: no such folder" in said(run)
-    assert not (tmp_path / "results").exists()
 
 
 @pytest.mark.e2e
@@ -538,9 +488,9 @@ def test_manifest_records_code_versions_config_and_data(finished_run):
     raw = results / "nnUNet_raw" / "Dataset812_ColourRaw"
     assert manifest["raw_dataset"] == folder_digest(raw)
     assert "imagesTr/ColourRaw_tr0000_0000.png" in manifest["raw_dataset"]["files"]
-    assert manifest["plans_sha256"] == file_sha256(
-        results / "nnUNet_preprocessed" / "Dataset812_ColourRaw" / "nnUNetPlans.json"
-    )
+    preprocessed = results / "nnUNet_preprocessed" / "Dataset812_ColourRaw"
+    assert manifest["plans_sha256"] == file_sha256(preprocessed / "nnUNetPlans.json")
+    assert manifest["candidate_plans_sha256"] == file_sha256(preprocessed / "XTinyUNetPlans.json")
     rows = read_results(results / "Dataset812_ColourRaw" / "results.csv")
     assert {row["manifest"] for row in rows} == {
         str(results / "Dataset812_ColourRaw" / "manifest.json")

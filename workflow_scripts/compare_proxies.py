@@ -1,10 +1,10 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.comparison import comparison_rows, plot_comparison, write_comparison_table
 from xtinyunet.io import read_json
-from xtinyunet.results import read_results
+from xtinyunet.reporting.comparison import comparison_rows, plot_comparison, write_comparison_table
+from xtinyunet.reporting.results import read_results
 
 selections = {
     metric: read_json(path)

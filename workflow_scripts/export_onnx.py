@@ -1,12 +1,12 @@
 from pathlib import Path
 
-from xtinyunet.workflow import log_to, use_nnunet_env
+from xtinyunet.jobs import log_to, use_nnunet_env
 
 
 def main(snakemake):
     log_to(snakemake.log[0])
     use_nnunet_env(snakemake.params.env, snakemake.threads, "cpu")
-    from xtinyunet.deployment import export_model
+    from xtinyunet.deployment.export import export_model
 
     export_model(
         snakemake.params.model_folder,

@@ -1,9 +1,9 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.deployment import gather_deployment
-from xtinyunet.results import read_results
+from xtinyunet.deployment.table import gather_deployment
+from xtinyunet.reporting.results import read_results
 
 gather_deployment(
     snakemake.params.models,

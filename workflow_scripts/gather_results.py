@@ -1,8 +1,8 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.results import gather_results
+from xtinyunet.reporting.results import gather_results
 
 gather_results(
     snakemake.params.models,

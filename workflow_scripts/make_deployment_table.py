@@ -1,8 +1,8 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.deployment import write_deployment_table
+from xtinyunet.deployment.table import write_deployment_table
 
 write_deployment_table(
     dict(zip(snakemake.params.datasets, snakemake.input)),

@@ -1,10 +1,10 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
 from xtinyunet.io import atomic_write_text
-from xtinyunet.results import paper_table_rows, read_results
-from xtinyunet.tables import build_table, default_caption, to_csv, to_latex, to_markdown
+from xtinyunet.reporting.results import paper_table_rows, read_results
+from xtinyunet.reporting.tables import build_table, default_caption, to_csv, to_latex, to_markdown
 
 spec = snakemake.params.table
 rows = paper_table_rows(

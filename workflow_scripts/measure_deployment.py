@@ -1,13 +1,13 @@
 import os
 from pathlib import Path
 
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 # Only the child processes that measure load nnU-Net and torch; they inherit this environment.
 os.environ.update(snakemake.params.env)
 
-from xtinyunet.deployment import measure_model
+from xtinyunet.deployment.measure import measure_model
 
 settings = snakemake.params.settings
 measure_model(

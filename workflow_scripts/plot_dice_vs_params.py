@@ -1,10 +1,10 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.figures import plot_dice_vs_params
 from xtinyunet.io import read_json
-from xtinyunet.results import read_results
+from xtinyunet.reporting.figures import plot_dice_vs_params
+from xtinyunet.reporting.results import read_results
 
 plot_dice_vs_params(
     read_results(snakemake.input.results),

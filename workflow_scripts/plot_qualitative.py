@@ -1,11 +1,11 @@
 from pathlib import Path
 
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.evaluation import qualitative_case
-from xtinyunet.figures import plot_qualitative
+from xtinyunet.evaluation.evaluate import qualitative_case
+from xtinyunet.reporting.figures import plot_qualitative
 
 models = {name: Path(path) for name, path in snakemake.input.items() if name != "raw"}
 case, image, reference, predictions = qualitative_case(Path(snakemake.input.raw).parent, models)

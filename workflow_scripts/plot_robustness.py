@@ -1,9 +1,9 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.figures import plot_selection_robustness
 from xtinyunet.io import read_json
+from xtinyunet.reporting.figures import plot_selection_robustness
 
 plot_selection_robustness(
     [read_json(f) for f in snakemake.input],

@@ -1,16 +1,16 @@
 from pathlib import Path
 
+from xtinyunet.code_version import write_code_version
 from xtinyunet.io import staged_directory
-from xtinyunet.provenance import write_code_version
-from xtinyunet.workflow import announce, keep_freed_memory, log_to, use_nnunet_env
+from xtinyunet.jobs import announce, keep_freed_memory, log_to, use_nnunet_env
 
 
 def main(snakemake):
     log_to(snakemake.log[0])
     keep_freed_memory()
     use_nnunet_env(snakemake.params.env, snakemake.threads, snakemake.params.device)
-    from xtinyunet.evaluation import evaluate_model
-    from xtinyunet.training import predict
+    from xtinyunet.evaluation.evaluate import evaluate_model
+    from xtinyunet.evaluation.prediction import predict
 
     wildcards = snakemake.wildcards
     raw_dataset = Path(snakemake.input.raw).parent

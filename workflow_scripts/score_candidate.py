@@ -1,8 +1,8 @@
-from xtinyunet.workflow import keep_freed_memory, log_to
+from xtinyunet.jobs import keep_freed_memory, log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.scoring_resources import job_threads, use_sleeping_openmp_threads
+from xtinyunet.scoring.resources import job_threads, use_sleeping_openmp_threads
 
 use_sleeping_openmp_threads()  # before torch is imported
 keep_freed_memory()
@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 from xtinyunet.io import read_json
-from xtinyunet.scores import scoring_settings, write_score_record
-from xtinyunet.sensitivity import score_candidate
+from xtinyunet.scoring.records import scoring_settings, write_score_record
+from xtinyunet.scoring.sensitivity import score_candidate
 
 torch.set_num_threads(job_threads(snakemake.threads))
 settings = scoring_settings(snakemake.params)

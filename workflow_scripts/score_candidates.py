@@ -1,8 +1,8 @@
-from xtinyunet.workflow import keep_freed_memory, log_to
+from xtinyunet.jobs import keep_freed_memory, log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.scoring_resources import use_sleeping_openmp_threads
+from xtinyunet.scoring.resources import use_sleeping_openmp_threads
 
 use_sleeping_openmp_threads()  # before torch is imported
 keep_freed_memory()
@@ -10,8 +10,8 @@ keep_freed_memory()
 from pathlib import Path
 
 from xtinyunet.io import read_json
-from xtinyunet.scores import scoring_settings
-from xtinyunet.scoring_pool import score_every_candidate
+from xtinyunet.scoring.pool import score_every_candidate
+from xtinyunet.scoring.records import scoring_settings
 
 settings = scoring_settings(snakemake.params)
 Path(snakemake.output[0]).mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,11 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.figures import plot_sensitivity_differences
 from xtinyunet.io import atomic_write_json
-from xtinyunet.scores import read_scores_table
-from xtinyunet.selection import select
+from xtinyunet.reporting.figures import plot_sensitivity_differences
+from xtinyunet.scoring.records import read_scores_table
+from xtinyunet.selection.records import select
 
 selection = select(read_scores_table(snakemake.input[0]), snakemake.params.method)
 atomic_write_json(snakemake.output.selection, selection)

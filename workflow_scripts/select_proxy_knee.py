@@ -1,10 +1,10 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
 from xtinyunet.io import atomic_write_json
-from xtinyunet.scores import read_scores_table
-from xtinyunet.selection import select
+from xtinyunet.scoring.records import read_scores_table
+from xtinyunet.selection.records import select
 
 metric = snakemake.wildcards.metric
 rows = read_scores_table(snakemake.input[0], [metric])

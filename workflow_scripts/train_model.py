@@ -1,14 +1,14 @@
 import time
 from pathlib import Path
 
-from xtinyunet.workflow import announce, keep_freed_memory, log_to, use_nnunet_env
+from xtinyunet.jobs import announce, keep_freed_memory, log_to, use_nnunet_env
 
 
 def main(snakemake):
     log_to(snakemake.log[0])
     keep_freed_memory()
     use_nnunet_env(snakemake.params.env, snakemake.threads, snakemake.params.device)
-    from xtinyunet.training import train
+    from xtinyunet.training.runs import train
 
     started = time.perf_counter()
     train(

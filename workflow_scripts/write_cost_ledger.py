@@ -1,8 +1,8 @@
-from xtinyunet.workflow import log_to
+from xtinyunet.jobs import log_to
 
 log_to(snakemake.log[0])
 
-from xtinyunet.cost import cost_ledger, write_cost_ledger
+from xtinyunet.reporting.cost import cost_ledger, write_cost_ledger
 
 rows = cost_ledger(
     snakemake.input.selection,

@@ -1,9 +1,11 @@
-"""Atomic file writes: a reader never sees a half-written file under its final name."""
+"""Atomic file writes (a reader never sees a half-written file under its final name), and the
+hashes of files and folders."""
 
 from __future__ import annotations
 
-import copy
 import csv
+import functools
+import hashlib
 import io
 import json
 import os
@@ -76,16 +78,6 @@ def read_json(path):
         raise ValueError(f"{path}: not valid JSON ({error})") from None
 
 
-def update_json(path, change):
-    """Apply `change` to the JSON object in `path`; rewrite the file (atomically) only if that
-    changed it, so that applying an idempotent change twice leaves the file untouched."""
-    before = read_json(path)
-    after = change(copy.deepcopy(before))  # a change made in place must still be seen
-    if after != before:
-        atomic_write_json(path, after)
-    return after
-
-
 def publish_directory(staging: Path, target: Path) -> None:
     """Put the finished folder `staging` at `target`, replacing an earlier version of it.
 
@@ -120,3 +112,50 @@ def staged_directory(target):
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+# Hashes of files and folders: what a manifest, a fingerprint and the audit compare.
+
+CHUNK = 1 << 20
+
+
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_digest(folder) -> dict:
+    """Every file below `folder` (links followed) with its SHA-256, and one hash over the list."""
+    folder = Path(folder)
+    files = {}
+    # os.walk, not Path.rglob: the image folders of an nnunet_raw source are links.
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(root) / name
+            files[str(path.relative_to(folder))] = file_sha256(path)
+    listing = json.dumps(files, sort_keys=True).encode()
+    return {"sha256": hashlib.sha256(listing).hexdigest(), "files": files}
+
+
+def config_sha256(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def read_json_as_of(path):
+    """The JSON that `path` holds now, or None if there is no such file. Read once per state of
+    the file: the workflow asks for the same small files for every job of a large DAG. Callers
+    must not change what it returns."""
+    try:
+        state = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return _read_json_cached(str(path), state.st_mtime_ns, state.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_json_cached(path: str, modified_ns: int, size: int):
+    return read_json(path)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xtinyunet.names import CHECKPOINT, PLANS_FILE, SPLITS_FILE, model_folder_name
+from xtinyunet.names import (
+    CANDIDATE_PLANS_FILE,
+    CHECKPOINT,
+    PLANS_FILE,
+    SPLITS_FILE,
+    model_folder_name,
+)
 
 
 def model_run(trainer: str, configuration: str) -> str:
@@ -53,7 +59,12 @@ class ResultsLayout:
         return self.raw_folder(dataset) / SPLITS_FILE
 
     def plans_file(self, dataset) -> Path:
+        """nnU-Net's plans, as its planning wrote them."""
         return self.nnunet_preprocessed / dataset / PLANS_FILE
+
+    def candidate_plans_file(self, dataset) -> Path:
+        """The workflow's plans: nnU-Net's with the candidates and the baselines added."""
+        return self.nnunet_preprocessed / dataset / CANDIDATE_PLANS_FILE
 
     def preprocessed_dataset_json(self, dataset) -> Path:
         return self.nnunet_preprocessed / dataset / "dataset.json"

@@ -10,9 +10,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# nnU-Net's plans identifier: nnUNetPlans.json, and the middle of a trained model's folder name.
+# nnU-Net's plans identifier: planning writes nnUNetPlans.json, which the workflow never edits.
 PLANS = "nnUNetPlans"
 PLANS_FILE = f"{PLANS}.json"
+# The workflow's own plans identifier (nnUNetv2_train -p XTinyUNetPlans): nnU-Net's plans with the
+# width candidates and the baselines added, beside nnUNetPlans.json and sharing its preprocessed
+# data. Every model is trained from it: the middle of a trained model's folder name.
+CANDIDATE_PLANS = "XTinyUNetPlans"
+CANDIDATE_PLANS_FILE = f"{CANDIDATE_PLANS}.json"
 # The configuration that is planned; the candidates and the baselines inherit from it.
 BASE_CONFIGURATION = "2d"
 CANDIDATE_PREFIX = f"{BASE_CONFIGURATION}_xtiny"
@@ -20,14 +25,14 @@ CANDIDATE_PREFIX = f"{BASE_CONFIGURATION}_xtiny"
 SPLITS_FILE = "splits_final.json"
 # A finished training's checkpoint in nnU-Net's fold folder.
 CHECKPOINT = "checkpoint_final.pth"
-# <trainer>_NoDeepSupervision (xtinyunet/trainers/): for networks with a single output.
+# <trainer>_NoDeepSupervision (xtinyunet/training/trainers/): for networks with a single output.
 NO_DEEP_SUPERVISION = "_NoDeepSupervision"
 
 # The model labels of the results tables, the paper's tables and the figures.
 XTINYUNET = "XTinyU-Net"
 NNUNET = "nnU-Net"
 SWEEP = "sweep"
-# The test-set metrics of every trained model (xtinyunet/metrics.py computes them).
+# The test-set metrics of every trained model (xtinyunet/evaluation/metrics.py computes them).
 SEGMENTATION_METRICS = ("dice", "hd95", "masd")
 
 
@@ -70,7 +75,7 @@ def configuration_pattern() -> str:
 
 def model_folder_name(trainer: str, configuration: str) -> str:
     """nnU-Net's name for a trained model's folder under nnUNet_results/DatasetXXX_Name/."""
-    return f"{trainer}__{PLANS}__{configuration}"
+    return f"{trainer}__{CANDIDATE_PLANS}__{configuration}"
 
 
 def check_baseline_name(name: str) -> None:

@@ -4,10 +4,10 @@ Each network takes ``input_channels`` and ``num_classes`` keyword arguments and 
 (B, C, H, W) tensor to (B, num_classes, H, W) logits (no deep supervision, no softmax); H and W
 must be multiples of the ``spatial_divisor`` that xtinyunet/names.py gives it.
 
-nnU-Net trains them as plans configurations ``2d_<name>`` (xtinyunet/candidates.py writes them):
-the ``2d`` configuration (same preprocessed data, augmentation, batch size and schedule) with the
-network class replaced and the patch size rounded up to the network's divisor (nnU-Net pads the
-images; none is resized).
+nnU-Net trains them as plans configurations ``2d_<name>`` (xtinyunet/plans/candidates.py writes
+them): the ``2d`` configuration (same preprocessed data, augmentation, batch size and schedule)
+with the network class replaced and the patch size rounded up to the network's divisor (nnU-Net
+pads the images; none is resized).
 """
 
 from __future__ import annotations

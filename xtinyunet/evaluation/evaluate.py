@@ -2,69 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import logging
-import types
 from pathlib import Path
-from unittest import mock
 
-from xtinyunet.candidates import resolved_configuration
-from xtinyunet.complexity import count_flops
+from xtinyunet.code_version import code_version
+from xtinyunet.evaluation.complexity import complexity
+from xtinyunet.evaluation.metrics import evaluate_folder, read_label_map, reader_for, summarize
 from xtinyunet.io import atomic_path, atomic_write_json, read_json, write_csv
-from xtinyunet.metrics import evaluate_folder, read_label_map, reader_for, summarize
 from xtinyunet.names import SEGMENTATION_METRICS
-from xtinyunet.provenance import code_version
-from xtinyunet.sensitivity import build_network, count_parameters, input_channels
+from xtinyunet.nnunet_compat import nnunet_metrics_in_this_process
 
 log = logging.getLogger(__name__)
-
-
-def complexity(plans: dict, configuration: str, dataset_json: dict) -> dict:
-    """Parameters and FLOPs (2 x MACs) of one forward pass at the configuration's patch size."""
-    patch_size = resolved_configuration(plans, configuration)["patch_size"]
-    network = build_network(plans, configuration, dataset_json, seed=0)
-    return {
-        "params": count_parameters(network),
-        "flops": count_flops(network, (1, input_channels(dataset_json), *patch_size)),
-    }
 
 
 def reference_labels(raw_dataset, dataset_json: dict) -> list[Path]:
     """The test set's label files, sorted; none when labelsTs is missing or holds none."""
     labels = Path(raw_dataset) / "labelsTs"
     return sorted(labels.glob(f"*{dataset_json['file_ending']}")) if labels.is_dir() else []
-
-
-class _PoolInThisProcess:
-    """The part of multiprocessing's Pool that nnU-Net's evaluation uses, run in this process."""
-
-    def __init__(self, processes=None):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *error):
-        return False
-
-    def starmap(self, function, arguments):
-        return list(itertools.starmap(function, arguments))
-
-
-@contextlib.contextmanager
-def nnunet_metrics_in_this_process():
-    """nnU-Net's compute_metrics_on_folder always computes its per-case metrics in a spawned
-    worker pool: a fresh interpreter that imports nnU-Net again, 2.6 s of a demo evaluation job
-    of ten 64x64 cases. Within this block its pool runs in this process: the same functions,
-    the same summary (tests/test_metrics.py compares it with nnU-Net's own)."""
-    from nnunetv2.evaluation import evaluate_predictions
-
-    in_this_process = types.SimpleNamespace(
-        get_context=lambda method: types.SimpleNamespace(Pool=_PoolInThisProcess)
-    )
-    with mock.patch.object(evaluate_predictions, "multiprocessing", in_this_process):
-        yield
 
 
 def evaluate_model(

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from xtinyunet.candidates import resolved_configuration
-from xtinyunet.scores import write_score_record
-from xtinyunet.scoring_resources import candidate_threads, job_threads
-from xtinyunet.sensitivity import check_options, load_sample_images, score_sample
+from xtinyunet.plans.configuration import resolved_configuration
+from xtinyunet.scoring.records import write_score_record
+from xtinyunet.scoring.resources import candidate_threads, job_threads
+from xtinyunet.scoring.sensitivity import check_options, load_sample_images, score_sample
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def score_every_candidate(
 ) -> None:
     """Score each configuration of `records` (widest first) into its record file, with the
     job's `threads`; each candidate with `threads_per_candidate` threads or by default its share
-    (xtinyunet.scoring_resources.candidate_threads), as a job of its own would have them."""
+    (xtinyunet.scoring.resources.candidate_threads), as a job of its own would have them."""
     check_options(
         settings["batch_size"], settings["device"], settings["precision"], settings["metrics"]
     )

@@ -7,10 +7,8 @@ stage.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import platform
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +16,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xtinyunet.candidates import resolved_configuration
-from xtinyunet.proxy_names import PRIMARY_METRIC, check_metrics
-from xtinyunet.scoring_resources import cpu_batch_size, gpu_batch_size
+from xtinyunet.plans.configuration import resolved_configuration
+from xtinyunet.plans.networks import build_network, count_parameters
+from xtinyunet.scoring.jacobian import SCORING_NOW, at_a_batch_size_that_fits
+from xtinyunet.scoring.metric_names import PRIMARY_METRIC, check_metrics
+from xtinyunet.scoring.proxies import measure
+from xtinyunet.scoring.resources import cpu_batch_size, gpu_batch_size
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
-# The candidate whose scoring the progress lines report (score_sample sets it).
-SCORING_NOW = contextvars.ContextVar("scoring_now", default="images")
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,6 @@ class Score:
     # What the job ran with: the batch size that fit, torch's threads.
     batch_size_used: int | None = None
     threads: int | None = None
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -133,113 +126,6 @@ def load_sample_images(
     return SampleImages(cases, np.stack(images).astype(np.float32))
 
 
-def build_network(plans: dict, configuration: str, dataset_json: dict, seed: int):
-    """The network nnU-Net's trainer builds for `configuration`, deep supervision off.
-
-    Seeded right before construction so each candidate's initialization is reproducible alone.
-    The configuration is read from the plans as nnU-Net's PlansManager reads it, without
-    importing PlansManager's module: it loads every image reader nnU-Net has (0.6 s, a fifth of
-    a scoring job's start-up).
-    """
-    from nnunetv2.utilities.get_network_from_plans import get_network_from_plans
-    from nnunetv2.utilities.label_handling.label_handling import get_labelmanager_class_from_plans
-
-    config = resolved_configuration(plans, configuration)
-    if config.get("previous_stage"):
-        raise ValueError(
-            f"{configuration}: a cascade stage (previous_stage {config['previous_stage']!r}); "
-            "width candidates are built from one configuration alone"
-        )
-    architecture = config["architecture"]
-    labels = get_labelmanager_class_from_plans(plans)(
-        label_dict=dataset_json["labels"],
-        regions_class_order=dataset_json.get("regions_class_order"),
-    )
-    seed_everything(seed)
-    return get_network_from_plans(
-        architecture["network_class_name"],
-        architecture["arch_kwargs"],
-        architecture["_kw_requires_import"],
-        input_channels(dataset_json),
-        labels.num_segmentation_heads,
-        allow_init=True,
-        deep_supervision=False,
-    )
-
-
-def input_channels(dataset_json: dict) -> int:
-    """A network's input channels for a dataset, as nnU-Net counts them (outside a cascade)."""
-    key = "modality" if "modality" in dataset_json else "channel_names"
-    return len(dataset_json[key])
-
-
-def count_parameters(network: torch.nn.Module) -> int:
-    return sum(p.numel() for p in network.parameters())
-
-
-def input_gradient_norms(
-    network: torch.nn.Module, images: torch.Tensor, batch_size: int
-) -> np.ndarray:
-    """||d sum(net(x)) / dx||_2 per image, `batch_size` images per forward/backward.
-
-    Batching is exact because nnU-Net's 2D nets normalize per instance: the sum over a batch
-    separates into per-image terms whose input gradients do not interact. The progress lines
-    name the candidate being scored (several may share a log).
-    """
-    name = SCORING_NOW.get()
-    network.requires_grad_(False)  # only the input gradient is wanted
-    norms = []
-    started = time.perf_counter()
-    for start in range(0, len(images), batch_size):
-        batch = images[start : start + batch_size].detach().requires_grad_(True)
-        network(batch).sum().backward()
-        norms.append(batch.grad.flatten(1).norm(dim=1).detach().cpu())
-        done = start + len(batch)
-        log.info(
-            "%s: images %d/%d done, %.1f images/s",
-            name,
-            done,
-            len(images),
-            done / max(time.perf_counter() - started, 1e-9),
-        )
-    return torch.cat(norms).double().numpy()
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    # The CPU allocator reports an exhausted memory or address space as a plain RuntimeError.
-    message = str(error)
-    return isinstance(error, RuntimeError) and any(
-        sign in message for sign in ("can't allocate memory", "not enough memory", "bad_alloc")
-    )
-
-
-def at_a_batch_size_that_fits(compute, batch_size: int, name: str, device: torch.device):
-    """(compute(batch_size), the batch size it ran at): after an out-of-memory error the batch
-    size is halved and `compute` run again from the start, so that every value comes from one
-    batch size."""
-    while True:
-        try:
-            return compute(batch_size), batch_size
-        except Exception as error:
-            if not is_out_of_memory(error):
-                raise
-            if batch_size == 1:
-                error.add_note(f"{name}: out of memory even one image at a time")
-                raise
-        # Run again outside the except block: its traceback holds the failed batch's tensors.
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        log.warning(
-            "%s: out of memory at batch size %d; scoring again at batch size %d",
-            name,
-            batch_size,
-            batch_size // 2,
-        )
-        batch_size //= 2
-
-
 def check_batch_size(batch_size) -> None:
     if batch_size == "auto":
         return
@@ -252,7 +138,7 @@ def check_batch_size(batch_size) -> None:
 def batch_size_for(
     batch_size, plans: dict, configuration: str, device: torch.device, precision: str
 ) -> int:
-    """A configured batch size, or with 'auto' the rule of thumb of xtinyunet.scoring_resources
+    """A configured batch size, or with 'auto' the rule of thumb of xtinyunet.scoring.resources
     for this device and candidate."""
     check_batch_size(batch_size)
     if batch_size != "auto":
@@ -276,7 +162,7 @@ def score_candidate(
     metrics=(PRIMARY_METRIC,),
 ) -> Score:
     """Sensitivity score S_c: mean over sample images of the finite gradient norms; and the
-    other `metrics` (xtinyunet/proxies.py) on the same images and network."""
+    other `metrics` (xtinyunet/scoring/proxies.py) on the same images and network."""
     check_options(batch_size, device, precision, metrics)
     started = time.perf_counter()
     sample = load_sample_images(preprocessed_dir, plans, configuration, num_images, seed)
@@ -316,8 +202,6 @@ def score_sample(
     seconds_load: float,
 ) -> Score:
     """score_candidate on sample images already read (`seconds_load`: what reading them took)."""
-    from xtinyunet.proxies import measure  # it imports this module
-
     check_options(batch_size, device, precision, metrics)
     target = resolve_device(device)
     dtype = PRECISIONS[precision]

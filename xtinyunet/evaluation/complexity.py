@@ -1,9 +1,12 @@
-"""Network cost as the paper reports it: FLOPs of one forward pass."""
+"""Network cost as the paper reports it: parameters and FLOPs of one forward pass."""
 
 from __future__ import annotations
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+from xtinyunet.plans.configuration import resolved_configuration
+from xtinyunet.plans.networks import build_network, count_parameters, input_channels
 
 
 def count_flops(network: torch.nn.Module, input_shape: tuple[int, ...]) -> int:
@@ -26,3 +29,13 @@ def count_flops(network: torch.nn.Module, input_shape: tuple[int, ...]) -> int:
     finally:
         for module, training in modes.items():
             module.training = training
+
+
+def complexity(plans: dict, configuration: str, dataset_json: dict) -> dict:
+    """Parameters and FLOPs (2 x MACs) of one forward pass at the configuration's patch size."""
+    patch_size = resolved_configuration(plans, configuration)["patch_size"]
+    network = build_network(plans, configuration, dataset_json, seed=0)
+    return {
+        "params": count_parameters(network),
+        "flops": count_flops(network, (1, input_channels(dataset_json), *patch_size)),
+    }

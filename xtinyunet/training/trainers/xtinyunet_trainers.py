@@ -19,12 +19,9 @@ import sys
 import torch
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
-from xtinyunet.training import (
-    NO_DEEP_SUPERVISION,
-    SHORT_TRAINER,
-    nnunet_trainer_module,
-    trainer_class,
-)
+from xtinyunet.names import NO_DEEP_SUPERVISION
+from xtinyunet.nnunet_compat import nnunet_trainer_class, plot_progress_after_the_last_epoch
+from xtinyunet.training.trainer_names import SHORT_TRAINER
 
 
 def _short_trainer(name: str, epochs: int, iterations: int) -> type:
@@ -42,15 +39,7 @@ def _short_trainer(name: str, epochs: int, iterations: int) -> type:
         self.num_val_iterations_per_epoch = max(1, iterations // 5)
         # Checkpoint every epoch, so that a killed short run resumes where it stopped.
         self.save_every = 1
-        # nnU-Net redraws progress.png after every epoch, which costs as much as a short epoch
-        # of a small network: a short run draws it once, after its last epoch.
-        plot_progress = self.logger.plot_progress_png
-
-        def plot_after_the_last_epoch(output_folder):
-            if self.current_epoch >= self.num_epochs - 1:
-                plot_progress(output_folder)
-
-        self.logger.plot_progress_png = plot_after_the_last_epoch
+        plot_progress_after_the_last_epoch(self)
 
     return type(name, (nnUNetTrainer,), {"__init__": __init__, "__module__": __name__})
 
@@ -90,10 +79,10 @@ def __getattr__(name: str) -> type:
         base_name = name.removesuffix(NO_DEEP_SUPERVISION)
         if SHORT_TRAINER.fullmatch(base_name):
             base = getattr(sys.modules[__name__], base_name)
-        elif nnunet_trainer_module(base_name) is not None:
-            base = trainer_class(base_name)
         else:
-            raise AttributeError(name)
+            base = nnunet_trainer_class(base_name)
+            if base is None:
+                raise AttributeError(name)
         trainer = _without_deep_supervision(name, base)
     else:
         raise AttributeError(name)

@@ -1,6 +1,6 @@
 """Audit a finished results directory: re-derive what can be re-derived, compare, report.
 
-    python -m xtinyunet.audit results/
+    python -m xtinyunet.provenance.audit results/
 
 One line per check (PASS or FAIL and what was compared); exit status 1 if any check fails.
 A file a check needs that is missing or unreadable (not JSON, wrong columns, keys missing) fails
@@ -9,7 +9,7 @@ that check, named; the audit goes on with the others. Checks, per dataset folder
 - every selection equals the knee re-derived from its scores table;
 - every model's Dice/HD95/MASD in results.csv equals a recomputation from its stored
   predictions and the test labels (or, without test labels, results.csv reports no metrics);
-- the raw dataset's and the plans' hashes equal those in the manifest;
+- the raw dataset's and both plans files' hashes equal those in the manifest;
 - every score record in a scores table, and every model in results.csv (its training
   fingerprint, prediction folder and evaluation summary), was made by the code version the
   manifest's `git` block states;
@@ -30,21 +30,19 @@ import re
 import sys
 from pathlib import Path
 
-from xtinyunet.evaluation import reference_labels
-from xtinyunet.io import read_json
-from xtinyunet.layout import ResultsLayout, model_run
-from xtinyunet.metrics import evaluate_folder, summarize
-from xtinyunet.names import SEGMENTATION_METRICS
-from xtinyunet.provenance import (
+from xtinyunet.code_version import (
     CODE_VERSION_FILE,
     TRAINING_FINGERPRINT_FILE,
     describe_code_version,
-    file_sha256,
-    folder_digest,
 )
-from xtinyunet.results import read_results
-from xtinyunet.scores import read_scores_table
-from xtinyunet.selection import select
+from xtinyunet.evaluation.evaluate import reference_labels
+from xtinyunet.evaluation.metrics import evaluate_folder, summarize
+from xtinyunet.io import file_sha256, folder_digest, read_json
+from xtinyunet.layout import ResultsLayout, model_run
+from xtinyunet.names import SEGMENTATION_METRICS
+from xtinyunet.reporting.results import read_results
+from xtinyunet.scoring.records import read_scores_table
+from xtinyunet.selection.records import select
 
 RELATIVE_TOLERANCE = 1e-9
 RECORD_KEYS = ("cap", "params", "seed", "n_images", "sensitivity")
@@ -195,9 +193,10 @@ def audit_metrics(layout: ResultsLayout, dataset: str):
 
 def audit_manifest(layout: ResultsLayout, dataset: str):
     manifest_file, raw_dir = layout.manifest_file(dataset), layout.raw_folder(dataset)
-    plans_file = layout.plans_file(dataset)
     try:
-        manifest = _read_object(manifest_file, ["raw_dataset", "plans_sha256"])
+        manifest = _read_object(
+            manifest_file, ["raw_dataset", "plans_sha256", "candidate_plans_sha256"]
+        )
         if not isinstance(manifest["raw_dataset"], dict) or "sha256" not in manifest["raw_dataset"]:
             raise Unreadable(f"{manifest_file}: no raw_dataset.sha256")
     except Unreadable as error:
@@ -211,11 +210,15 @@ def audit_manifest(layout: ResultsLayout, dataset: str):
         yield folder_digest(raw_dir)["sha256"] == stated_raw, what
     except (Unreadable, OSError) as error:  # OSError: a file it cannot read, named by it
         yield False, f"{what}: {error}"
-    what = f"{plans_file.name} hashes as in {manifest_file.name}"
-    try:
-        yield _read(plans_file, file_sha256) == manifest["plans_sha256"], what
-    except Unreadable as error:
-        yield False, f"{what}: {error}"
+    for plans_file, key in (
+        (layout.plans_file(dataset), "plans_sha256"),
+        (layout.candidate_plans_file(dataset), "candidate_plans_sha256"),
+    ):
+        what = f"{plans_file.name} hashes as in {manifest_file.name}"
+        try:
+            yield _read(plans_file, file_sha256) == manifest[key], what
+        except Unreadable as error:
+            yield False, f"{what}: {error}"
 
 
 def _made_by(file: Path, stated: dict, results_dir: Path, key: str | None = "code_version"):
@@ -272,7 +275,7 @@ EXPORT_KEYS = ("config", "trainer", "fold", "onnx_sha256", "checkpoint_sha256")
 def audit_deployment(layout: ResultsLayout, dataset: str):
     """Every exported ONNX model is the file its export checked and still computes the
     checkpoint's outputs."""
-    from xtinyunet.deployment import reproduce_outputs
+    from xtinyunet.deployment.export import reproduce_outputs
 
     results_dir = layout.results
     exports = layout.deployed_file(dataset, "*", "*", "*", "export.json")
@@ -349,7 +352,7 @@ def audit(results_dir) -> bool:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m xtinyunet.audit RESULTS_DIR", file=sys.stderr)
+        print("usage: python -m xtinyunet.provenance.audit RESULTS_DIR", file=sys.stderr)
         return 2
     return 0 if audit(argv[0]) else 1
 

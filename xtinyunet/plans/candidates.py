@@ -1,5 +1,5 @@
-"""Width-capped candidate configurations written into nnU-Net's plans (docs/method.md section 1),
-and the baselines' configurations beside them."""
+"""Width-capped candidate configurations (docs/method.md section 1) and the baselines'
+configurations, in the workflow's own plans file beside nnU-Net's."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xtinyunet.io import update_json
+from xtinyunet.io import atomic_write_json, read_json
 from xtinyunet.names import (
     BASE_CONFIGURATION,
     BASELINES,
+    CANDIDATE_PLANS,
     CANDIDATE_PREFIX,
     baseline_configuration,
     candidate_configuration,
@@ -62,20 +63,6 @@ def candidates_from_plans(plans: dict) -> list[Candidate]:
     ]
 
 
-def resolved_configuration(plans: dict, configuration: str) -> dict:
-    """A configuration of the plans with what it inherits, merged shallowly as nnU-Net's
-    PlansManager merges it, without importing nnU-Net."""
-    configurations = plans["configurations"]
-    if configuration not in configurations:
-        raise ValueError(
-            f"plans {plans.get('plans_name', '?')!r} have no configuration {configuration!r}"
-        )
-    own = configurations[configuration]
-    if "inherits_from" not in own:
-        return dict(own)
-    return {**resolved_configuration(plans, own["inherits_from"]), **own}
-
-
 def with_candidates(plans: dict) -> dict:
     """A copy of `plans` holding one `2d_xtiny{c}` configuration per cap.
 
@@ -95,9 +82,22 @@ def with_candidates(plans: dict) -> dict:
     return updated
 
 
-def write_candidates(plans_file) -> list[Candidate]:
-    """Add the candidates to a plans file in place (atomically) and return them."""
-    return candidates_from_plans(update_json(plans_file, with_candidates))
+def candidate_plans(plans: dict, baseline_patch_sizes: dict | None = None) -> dict:
+    """The workflow's own plans: nnU-Net's `plans` unchanged, under the plans identifier
+    CANDIDATE_PLANS, with the width candidates and the baselines' configurations added."""
+    updated = with_baselines(with_candidates(plans), baseline_patch_sizes)
+    updated["plans_name"] = CANDIDATE_PLANS
+    return updated
+
+
+def write_candidate_plans(
+    plans_file, candidate_plans_file, baseline_patch_sizes: dict | None = None
+) -> list[Candidate]:
+    """Write candidate_plans of nnU-Net's `plans_file` to `candidate_plans_file` (atomically,
+    leaving `plans_file` as it is) and return the candidates."""
+    plans = read_json(plans_file)
+    atomic_write_json(candidate_plans_file, candidate_plans(plans, baseline_patch_sizes))
+    return candidates_from_plans(plans)
 
 
 # The baselines' configurations (xtinyunet/baselines/ has their networks): light, without

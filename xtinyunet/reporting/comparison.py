@@ -7,10 +7,10 @@ import math
 
 from scipy.stats import kendalltau
 
-from xtinyunet.figures import _pyplot, draw_width_sweep, save
 from xtinyunet.io import write_csv
 from xtinyunet.names import BASE_CONFIGURATION, NNUNET, SWEEP
-from xtinyunet.proxy_names import score_column
+from xtinyunet.reporting.figures import _pyplot, draw_width_sweep, save
+from xtinyunet.scoring.metric_names import score_column
 
 COMPARISON_COLUMNS = (
     "metric",

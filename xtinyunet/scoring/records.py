@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from xtinyunet.candidates import cap_of
+from xtinyunet.code_version import code_version
 from xtinyunet.io import atomic_write_json, read_csv, read_json, write_csv
-from xtinyunet.provenance import code_version
-from xtinyunet.proxy_names import PRIMARY_METRIC, score_column
+from xtinyunet.plans.candidates import cap_of
+from xtinyunet.scoring.metric_names import PRIMARY_METRIC, score_column
 
-# For the annotation only: xtinyunet.sensitivity imports torch, which a table does not need.
+# For the annotation only: xtinyunet.scoring.sensitivity imports torch, which a table does not need.
 if TYPE_CHECKING:
-    from xtinyunet.sensitivity import Score
+    from xtinyunet.scoring.sensitivity import Score
 
 # Nothing machine-dependent (timings, hardware) goes into the table: the same config must give a
 # byte-identical table. The score records keep those.

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from xtinyunet.proxy_names import METRICS
-from xtinyunet.sensitivity import input_gradient_norms
+from xtinyunet.scoring.jacobian import input_gradient_norms
+from xtinyunet.scoring.metric_names import METRICS
 
 # NASWOT and SWAP compare binary activation codes across images, as the papers do on one batch:
 # at most this many of the sample images (drawn by the seed) keep their cost bounded for K = all.
@@ -44,7 +44,9 @@ PROXIES: dict[str, Callable] = {}
 def proxy(name: str):
     """Register the decorated function as metric `name` (listed in proxy_names.METRICS)."""
     if name not in METRICS:
-        raise ValueError(f"{name!r} is not in xtinyunet/proxy_names.py METRICS; add it there")
+        raise ValueError(
+            f"{name!r} is not in xtinyunet/scoring/metric_names.py METRICS; add it there"
+        )
 
     def register(function):
         PROXIES[name] = function
@@ -73,7 +75,7 @@ def measure(
 
 @proxy("jacobian")
 def jacobian(network, images, *, batch_size, seed):
-    """Per image ||d sum(net(x))/dx||_2 (xtinyunet/sensitivity.py); the score is their mean."""
+    """Per image ||d sum(net(x))/dx||_2 (xtinyunet/scoring/jacobian.py); the score is their mean."""
     return input_gradient_norms(network, images, batch_size)
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 
-from xtinyunet.candidates import candidates_from_plans, resolved_configuration
+from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.plans.configuration import held_elements, largest_activation, relative_cost
 
 # CPU: the largest power of two, at most CPU_MAX_BATCH, whose batch keeps the network's largest
 # activation (the first stage's output) within CPU_ACTIVATION_BUDGET bytes. A wide network at
@@ -29,71 +29,10 @@ CPU_MAX_BATCH = 8
 # error); a batch that does not fit after all is halved by the scorer.
 GPU_MEMORY_SHARE = 0.5
 GPU_MAX_BATCH = 32
-# What a forward+backward for the input gradient holds at its peak, per element of each
-# convolution's output: about three tensors of that size (measured on CPU: 219 MB an image for
-# the full network at 256x256, 41 MB for cap 8; this gives 235 MB and 40 MB).
-HELD_TENSORS_PER_CONV = 3
 BYTES = {"float32": 4, "float64": 8}
 # OpenMP threads that spin while waiting make a multi-threaded job several times slower on a
 # machine whose cores are also busy with other work; sleeping threads cost nothing there.
 OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
-
-
-@dataclass(frozen=True)
-class Stage:
-    features: int
-    pixels: int  # of one image at this stage's resolution
-    taps: int  # of a convolution kernel
-    convs: int  # encoder convolutions
-    decoder_convs: int  # 0 for the bottleneck
-
-
-def stages(plans: dict, configuration: str) -> list[Stage]:
-    """The U-Net's stages: features, pixels per image, convolutions (plain or residual plans)."""
-    config = resolved_configuration(plans, configuration)
-    arch = config["architecture"]["arch_kwargs"]
-    encoder = arch.get("n_conv_per_stage", arch.get("n_blocks_per_stage"))
-    decoder = list(arch["n_conv_per_stage_decoder"]) + [0]
-    dimensions = len(config["patch_size"])
-    pixels = math.prod(config["patch_size"])
-    result = []
-    for features, stride, kernel, convs, decoder_convs in zip(
-        arch["features_per_stage"], arch["strides"], arch["kernel_sizes"], encoder, decoder
-    ):
-        # A stride or kernel size is one number for every axis, or one per axis.
-        pixels //= math.prod(stride) if isinstance(stride, list) else stride**dimensions
-        taps = math.prod(kernel) if isinstance(kernel, list) else kernel**dimensions
-        result.append(Stage(features, pixels, taps, convs, decoder_convs))
-    return result
-
-
-def largest_activation(plans: dict, configuration: str) -> int:
-    """Elements of the largest feature map of one image (the segmentation head's aside)."""
-    return max(stage.features * stage.pixels for stage in stages(plans, configuration))
-
-
-def held_elements(plans: dict, configuration: str) -> int:
-    """Elements a forward+backward holds per image: every convolution's output, a few times."""
-    return HELD_TENSORS_PER_CONV * sum(
-        stage.features * stage.pixels * (stage.convs + stage.decoder_convs + 1)
-        for stage in stages(plans, configuration)
-    )
-
-
-def relative_cost(plans: dict, configuration: str) -> float:
-    """Multiply-adds of a forward pass of one one-channel image (the segmentation head aside)."""
-    every = stages(plans, configuration)
-    cost = 0
-    for index, stage in enumerate(every):
-        into = every[index - 1].features if index else 1
-        square = stage.features**2
-        cost += stage.taps * (into * stage.features + (stage.convs - 1) * square) * stage.pixels
-        if stage.decoder_convs:
-            # Upsampling (a transposed convolution whose kernel is its stride), then the first
-            # convolution on the skip connection and the upsampled maps together.
-            cost += every[index + 1].features * stage.features * stage.pixels
-            cost += stage.taps * (stage.decoder_convs + 1) * square * stage.pixels
-    return float(cost)
 
 
 def _power_of_two_at_most(value: float, most: int) -> int:

@@ -1,8 +1,8 @@
 """The training-free scores a scoring job can compute (config `scoring.metrics`), by name.
 
 Light on purpose: the workflow checks the config against these names when it is parsed, before
-any job runs, so this module imports neither torch nor nnunetv2. xtinyunet/proxies.py registers
-one function under each name; docs/proxies.md describes them.
+any job runs, so this module imports neither torch nor nnunetv2. xtinyunet/scoring/proxies.py
+registers one function under each name; docs/proxies.md describes them.
 """
 
 from __future__ import annotations

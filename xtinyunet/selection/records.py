@@ -1,9 +1,9 @@
-"""Turn a scores table into the XTinyU-Net selection (its plot: xtinyunet/figures.py)."""
+"""Turn a scores table into the XTinyU-Net selection (its plot: xtinyunet/reporting/figures.py)."""
 
 from __future__ import annotations
 
-from xtinyunet.knee import KNEE_METHODS
-from xtinyunet.proxy_names import PRIMARY_METRIC, score_column
+from xtinyunet.scoring.metric_names import PRIMARY_METRIC, score_column
+from xtinyunet.selection.knee import KNEE_METHODS
 
 
 def select(rows: list[dict], method: str = "total_variation", metric=PRIMARY_METRIC) -> dict:

@@ -1,0 +1,2 @@
+"""The results of every trained model gathered into the paper's tables and figures, and the
+cost ledger."""

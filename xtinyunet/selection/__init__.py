@@ -1,0 +1,1 @@
+"""The knee of a sensitivity curve, and the selection record it gives."""

@@ -1,0 +1,240 @@
+"""The workflow's config, after its JSON schema has filled in the defaults, read into typed
+settings: every config error is raised here, naming the key and the value, before any job runs.
+
+Pure: no Snakemake, no torch, no nnU-Net module. rules/common.smk calls load_settings once when
+the workflow is parsed; tests call it in-process (tests/test_settings.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from xtinyunet.names import BASELINES, check_baseline_name, check_patch_size
+from xtinyunet.scoring.metric_names import PRIMARY_METRIC, check_metrics
+from xtinyunet.sources import check_source, dataset_folder_name
+from xtinyunet.training.trainer_names import check_trainer_name, training_iterations
+
+# The config's model keys (training.trainers) besides the baselines'.
+MODEL_KEYS = ("xtinyunet", "nnunet", "sweep")
+# Beside the paper's tables, under a name none of them may take.
+DEPLOYMENT_TABLE = "deployment"
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    seeds: list[int]
+    # `all` or a count, as the scores' file names spell them.
+    num_images: list[str]
+    metrics: list[str]
+    jobs: str
+    batch_size: int | str
+    device: str
+    precision: str
+
+    @property
+    def robustness(self) -> bool:
+        """Several seeds or Ks: a figure of how the selection moves with them."""
+        return len(self.seeds) > 1 or len(self.num_images) > 1
+
+    @property
+    def primary_run(self) -> tuple[int, str]:
+        """(seed, K) of the selection that is trained: the first of each."""
+        return self.seeds[0], self.num_images[0]
+
+    @property
+    def proxies(self) -> list[str]:
+        """The configured metrics besides the paper's."""
+        return [metric for metric in self.metrics if metric != PRIMARY_METRIC]
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    # Trainer of every model key: the config's, each baseline defaulting to nnU-Net's.
+    trainers: dict[str, str]
+    # The baselines trained, by their keys in xtinyunet/names.py.
+    baselines: list[str]
+    baseline_patch_size: dict[str, list[int]]
+    # A boolean for every dataset, or a list of dataset names.
+    sweep: bool | list[str]
+    baseline_datasets: bool | list[str]
+    folds: list[int]
+    device: str
+    seed: int | None
+    final_validation: bool
+
+    @property
+    def baseline_labels(self) -> list[str]:
+        """The baselines' names as the tables and figures show them."""
+        return [BASELINES[name].label for name in self.baselines]
+
+    @property
+    def longest_iterations(self) -> int:
+        """The most training iterations of any configured trainer (1 if no name tells)."""
+        return max(filter(None, map(training_iterations, self.trainers.values())), default=1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    results_dir: str
+    # The enabled datasets by folder name (Dataset<id>_<name>), as configured.
+    datasets: dict[str, dict]
+    scoring: ScoringSettings
+    knee_method: str
+    training: TrainingSettings
+    deployment: dict
+    # report.tables, each naming only the enabled datasets; tables left empty are dropped.
+    tables: list[dict]
+    # The config as the jobs see it: the schema's defaults and the trainers' defaults filled in.
+    config: dict
+    # What the user should read, though the config is usable.
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def dataset_names(self) -> dict[str, str]:
+        """Folder name of each enabled dataset, by its name in the tables."""
+        return {dataset["name"]: folder for folder, dataset in self.datasets.items()}
+
+    def chosen_for(self, dataset: str, setting: bool | list[str]) -> bool:
+        """Whether a setting that is a boolean for all datasets or a list of dataset names
+        (training.sweep, training.baseline_datasets) holds for `dataset` (a folder name)."""
+        if isinstance(setting, bool):
+            return setting
+        return self.datasets[dataset]["name"] in setting
+
+    def table(self, name: str) -> dict:
+        return next(table for table in self.tables if table["name"] == name)
+
+
+def load_settings(validated: dict) -> Settings:
+    """Settings from a config that its JSON schema has validated (defaults filled in).
+
+    Raises ValueError, its message starting with "config.yaml:" or naming the dataset, for a
+    config that validates but cannot run. `validated` is not changed.
+    """
+    config = copy.deepcopy(validated)
+    datasets = _enabled_datasets(config["datasets"])
+    scoring = _scoring(config["scoring"])
+    training = _training(config["training"], {dataset["name"] for dataset in config["datasets"]})
+    warnings = _schedule_warnings(training.trainers)
+    report_tables = config["report"]["tables"]
+    if any(table["name"] == DEPLOYMENT_TABLE for table in report_tables):
+        raise ValueError(
+            f"config.yaml: report.tables: the name `{DEPLOYMENT_TABLE}` is reserved for the "
+            "deployment table"
+        )
+    enabled_names = {dataset["name"] for dataset in datasets.values()}
+    tables = [
+        {**table, "datasets": [name for name in table["datasets"] if name in enabled_names]}
+        for table in report_tables
+    ]
+    # The jobs see what the settings say: the trainers' defaults are part of the config.
+    config["training"]["baselines"] = training.baselines
+    config["training"]["trainers"] = training.trainers
+    return Settings(
+        results_dir=config["results_dir"],
+        datasets=datasets,
+        scoring=scoring,
+        knee_method=config["selection"]["knee_method"],
+        training=training,
+        deployment=config["deployment"],
+        tables=[table for table in tables if table["datasets"]],
+        config=config,
+        warnings=warnings,
+    )
+
+
+def _enabled_datasets(configured: list[dict]) -> dict[str, dict]:
+    enabled = [dataset for dataset in configured if dataset["enabled"]]
+    if not enabled:
+        raise ValueError("config.yaml: every entry of `datasets` has enabled: false")
+    # An id is nnU-Net's key of a dataset, a name the tables' key: each must be one dataset's.
+    for key in ("id", "name"):
+        for value in sorted({dataset[key] for dataset in enabled}):
+            sharing = [dataset_folder_name(d) for d in enabled if d[key] == value]
+            if len(sharing) > 1:
+                raise ValueError(
+                    f"config.yaml: datasets: {' and '.join(sharing)} have the same {key} "
+                    f"{value!r}; enabled datasets need different {key}s"
+                )
+    for dataset in enabled:
+        check_source(dataset)
+    return {dataset_folder_name(dataset): dataset for dataset in enabled}
+
+
+def _scoring(scoring: dict) -> ScoringSettings:
+    try:
+        check_metrics(scoring["metrics"])
+    except ValueError as error:
+        raise ValueError(f"config.yaml: scoring.metrics: {error}") from None
+    return ScoringSettings(
+        seeds=list(scoring["seeds"]),
+        num_images=[str(k) for k in scoring["num_images"]],
+        metrics=list(scoring["metrics"]),
+        jobs=scoring["jobs"],
+        batch_size=scoring["batch_size"],
+        device=scoring["device"],
+        precision=scoring["precision"],
+    )
+
+
+def _training(training: dict, configured_names: set[str]) -> TrainingSettings:
+    baselines = list(training.get("baselines", sorted(BASELINES)))
+    trainers = dict(training["trainers"])
+    model_keys = [*MODEL_KEYS, *BASELINES]
+    for model in trainers:
+        if model not in model_keys:
+            raise ValueError(
+                f"config.yaml: training.trainers: {model!r} is not a model; models: "
+                f"{', '.join(model_keys)}"
+            )
+    for name in baselines:
+        try:
+            check_baseline_name(name)
+        except ValueError as error:
+            raise ValueError(f"config.yaml: training.baselines: {error}") from None
+        # A baseline without its own trainer trains like nnU-Net.
+        trainers.setdefault(name, trainers["nnunet"])
+    for model, trainer in trainers.items():
+        try:
+            check_trainer_name(trainer)
+        except ValueError as error:
+            raise ValueError(f"config.yaml: training.trainers.{model}: {error}") from None
+    for name, patch_size in training["baseline_patch_size"].items():
+        try:
+            check_patch_size(name, patch_size)
+        except ValueError as error:
+            raise ValueError(f"config.yaml: training.baseline_patch_size: {error}") from None
+    # Lists of dataset names may name disabled datasets, but not datasets the config lacks.
+    for key in ("sweep", "baseline_datasets"):
+        if isinstance(training[key], list):
+            unknown = sorted(set(training[key]) - configured_names)
+            if unknown:
+                raise ValueError(
+                    f"config.yaml: training.{key}: no dataset is named {', '.join(unknown)} "
+                    f"(datasets: {', '.join(sorted(configured_names))})"
+                )
+    return TrainingSettings(
+        trainers=trainers,
+        baselines=baselines,
+        baseline_patch_size=dict(training["baseline_patch_size"]),
+        sweep=training["sweep"],
+        baseline_datasets=training["baseline_datasets"],
+        folds=list(training["folds"]),
+        device=training["device"],
+        seed=training["seed"],
+        final_validation=training["final_validation"],
+    )
+
+
+def _schedule_warnings(trainers: dict[str, str]) -> list[str]:
+    """The paper trains XTinyU-Net ten times longer than nnU-Net; a shorter schedule is allowed,
+    with a warning naming both trainers."""
+    xtinyunet, nnunet = (training_iterations(trainers[model]) for model in ("xtinyunet", "nnunet"))
+    if None in (xtinyunet, nnunet) or xtinyunet >= nnunet:
+        return []
+    return [
+        f"config.yaml: training.trainers: XTinyU-Net's {trainers['xtinyunet']} trains "
+        f"{xtinyunet} iterations, fewer than nnU-Net's {trainers['nnunet']} ({nnunet}); the "
+        "paper trains XTinyU-Net ten times longer"
+    ]
