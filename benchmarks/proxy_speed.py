@@ -18,10 +18,10 @@ import sys
 import time
 
 import torch
-from scoring_speed import planned_synthetic_dataset
+from scoring_speed import REPO, prepared_dataset
 
 from xtinyunet.io import read_json
-from xtinyunet.names import PLANS_FILE
+from xtinyunet.names import CANDIDATE_PLANS_FILE
 from xtinyunet.plans.candidates import candidates_from_plans
 from xtinyunet.plans.networks import build_network
 from xtinyunet.scoring.proxies import PROXIES
@@ -44,9 +44,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=369)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (a job's threads)")
     args = parser.parse_args()
-    preprocessed = planned_synthetic_dataset(args.synthetic_size, args.synthetic_count)
+    size, count = args.synthetic_size, args.synthetic_count
+    dataset = {
+        "id": 970,
+        "name": f"ProxySpeed{size}x{count}",
+        "source": {
+            "type": "synthetic",
+            "num_train": count,
+            "num_test": 1,
+            "image_size": size,
+            "seed": 970,
+        },
+    }
+    workdir = REPO / "results" / "benchmark_proxies" / dataset["name"]
+    preprocessed, _ = prepared_dataset(workdir, dataset, "all")
     torch.set_num_threads(args.threads)
-    plans = read_json(preprocessed / PLANS_FILE)
+    plans = read_json(preprocessed / CANDIDATE_PLANS_FILE)
     dataset_json = read_json(preprocessed / "dataset.json")
 
     print(

@@ -52,7 +52,7 @@ import torch  # noqa: E402
 
 from xtinyunet.io import read_json  # noqa: E402
 from xtinyunet.layout import ResultsLayout  # noqa: E402
-from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE  # noqa: E402
+from xtinyunet.names import BASE_CONFIGURATION, CANDIDATE_PLANS_FILE  # noqa: E402
 from xtinyunet.plans.networks import build_network  # noqa: E402
 from xtinyunet.scoring.jacobian import input_gradient_norms  # noqa: E402
 from xtinyunet.scoring.sensitivity import load_sample_images, score_sample  # noqa: E402
@@ -151,6 +151,12 @@ def prepared(workdir: Path, key: str, images) -> tuple[Path, dict]:
         if not (source / f"BraTS2021_{BRATS_CASES - 1:05d}").is_dir():
             write_brats_like(source, BRATS_CASES, BRATS_SHAPE)
         dataset["source"]["path"] = str(source)
+    return prepared_dataset(workdir, dataset, images)
+
+
+def prepared_dataset(workdir: Path, dataset: dict, images) -> tuple[Path, dict]:
+    """`dataset` (a config entry) converted and planned by the workflow, with its candidates."""
+    workdir.mkdir(parents=True, exist_ok=True)
     write_config(workdir, dataset, images)
     name = dataset_folder_name(dataset)
     candidates = workdir / "results" / name / "candidates.json"
@@ -185,7 +191,7 @@ def bare_sweep(network, images, cores: int, chosen: tuple[int, int]) -> dict:
 
 
 def candidate_rows(preprocessed: Path, images_scored, cores: int, device: str):
-    plans = read_json(preprocessed / PLANS_FILE)
+    plans = read_json(preprocessed / CANDIDATE_PLANS_FILE)
     dataset_json = read_json(preprocessed / "dataset.json")
     count = None if images_scored == "all" else images_scored
     sample = load_sample_images(preprocessed, plans, BASE_CONFIGURATION, count, SEED)
@@ -234,10 +240,10 @@ from xtinyunet.scoring.sensitivity import load_sample_images, score_candidate
 from xtinyunet.scoring.pool import score_every_candidate
 import nnunetv2.training.dataloading.nnunet_dataset
 import nnunetv2.utilities.get_network_from_plans
-from xtinyunet.names import BASE_CONFIGURATION, PLANS_FILE
+from xtinyunet.names import BASE_CONFIGURATION, CANDIDATE_PLANS_FILE
 imported = time.time()
 folder, images = sys.argv[2], sys.argv[3]
-plans = read_json(folder + "/" + PLANS_FILE)
+plans = read_json(folder + "/" + CANDIDATE_PLANS_FILE)
 load_sample_images(folder, plans, BASE_CONFIGURATION, None if images == "all" else int(images), 369)
 print(imported - started, time.time() - imported)
 """
@@ -324,7 +330,7 @@ def main() -> None:
     for key in args.dataset:
         workdir = args.workdir / key
         preprocessed, dataset = prepared(workdir, key, args.images)
-        plans = read_json(preprocessed / PLANS_FILE)
+        plans = read_json(preprocessed / CANDIDATE_PLANS_FILE)
         patch = plans["configurations"][BASE_CONFIGURATION]["patch_size"]
         measured = workdir / f"candidates_k{args.images}_{args.device}.json"
         if args.reuse_candidates and measured.is_file():

@@ -1,0 +1,85 @@
+"""What the workflow makes from its settings (xtinyunet/targets.py), in-process."""
+
+import copy
+
+import yaml
+from snakemake.utils import validate
+
+from conftest import REPO
+from xtinyunet.layout import ResultsLayout
+from xtinyunet.settings import load_settings
+from xtinyunet.targets import (
+    deployed_models,
+    deployment_measurements,
+    selection_targets,
+    trained_models,
+)
+
+CANDIDATES = ["2d_xtiny512", "2d_xtiny256", "2d_xtiny8"]
+
+
+def demo_settings(scoring=None, **training):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["training"] = {**config.get("training", {}), **training}
+    config["scoring"] = {**config["scoring"], **(scoring or {})}
+    config = copy.deepcopy(config)
+    validate(config, schema=str(REPO / "schemas" / "config.schema.yaml"))
+    return load_settings(config)
+
+
+def test_the_demo_trains_the_sweep_and_the_baselines_on_synthus_only():
+    settings = demo_settings()
+    trainers = settings.training.trainers
+    synthus = trained_models(settings, "Dataset990_SynthUS", "2d_xtiny8", CANDIDATES)
+    assert [(m.model, m.configuration) for m in synthus][:2] == [
+        ("XTinyU-Net", "2d_xtiny8"),
+        ("nnU-Net", "2d"),
+    ]
+    assert {m.model for m in synthus} == {
+        "XTinyU-Net",
+        "nnU-Net",
+        "CMUNeXt-S",
+        "TinyU-Net",
+        "UNeXt",
+        "sweep",
+    }
+    baselines = [m for m in synthus if m.configuration in ("2d_unext", "2d_tinyunet")]
+    assert {m.trainer for m in baselines} == {trainers["unext"] + "_NoDeepSupervision"}
+    sweep = [m.configuration for m in synthus if m.model == "sweep"]
+    # The widest width trains with nnU-Net's own trainer: it is nnU-Net's model, trained once.
+    if trainers["sweep"] == trainers["nnunet"]:
+        assert sweep == ["2d", *CANDIDATES[1:]]
+    else:
+        assert sweep == CANDIDATES
+    derm = trained_models(settings, "Dataset991_SynthDerm", "2d_xtiny8", CANDIDATES)
+    assert [m.model for m in derm] == ["XTinyU-Net", "nnU-Net"]
+
+
+def test_a_sweep_trainer_other_than_nnunets_trains_every_candidate():
+    settings = demo_settings(sweep=True, trainers={"sweep": "nnUNetTrainerShort_2ep_5it"})
+    models = trained_models(settings, "Dataset991_SynthDerm", "2d_xtiny8", CANDIDATES)
+    assert [m.configuration for m in models if m.model == "sweep"] == CANDIDATES
+
+
+def test_deployment_measures_the_selected_width_once():
+    settings = demo_settings()
+    settings.deployment["sweep"] = True
+    layout = ResultsLayout("results")
+    models = deployed_models(
+        settings, trained_models(settings, "Dataset990_SynthUS", "2d_xtiny8", CANDIDATES)
+    )
+    files = deployment_measurements(layout, "Dataset990_SynthUS", models, [0])
+    assert len(files) == len(set(files)) == len({(m.trainer, m.configuration) for m in models})
+
+
+def test_the_selection_target_holds_every_metrics_selection_and_no_training():
+    settings = demo_settings(scoring={"metrics": ["jacobian", "naswot"]})
+    assert settings.scoring.proxies == ["naswot"]
+    layout = ResultsLayout("results")
+    files = [str(path) for path in selection_targets(settings, layout)]
+    for dataset in settings.datasets:
+        assert str(layout.selection_file(dataset, 369, "all")) in files
+        assert str(layout.manifest_file(dataset)) in files
+        for metric in settings.scoring.proxies:
+            assert str(layout.metric_selection_file(dataset, metric, 369, "all")) in files
+    assert not any("nnUNet_results" in path or "results.csv" in path for path in files)
