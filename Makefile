@@ -28,12 +28,16 @@ lint: $(INSTALLED)
 dry-run: $(INSTALLED)
 	snakemake -n
 
-# HTML report of a finished run: tables and figures with captions (report/*.rst).
+# HTML report of a finished run: tables and figures with captions (report/*.rst). Snakemake
+# asks for a core count even though making the report runs no job.
 report: $(INSTALLED)
-	snakemake --report report.html
+	snakemake --cores 1 --report report.html
 
 benchmark: $(INSTALLED)
 	python benchmarks/scoring_speed.py
 
+# The results folder config.yaml names (results_dir), not always ./results.
+RESULTS_DIR = $(shell awk -F': *' '/^results_dir:/ {sub(/ *#.*/, "", $$2); gsub(/["\047]/, "", $$2); print $$2}' config.yaml)
+
 clean:
-	rm -rf results .snakemake
+	rm -rf "$(or $(RESULTS_DIR),results)" .snakemake

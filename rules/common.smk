@@ -1,4 +1,6 @@
 import shlex
+import sys
+from pathlib import Path
 
 from snakemake.logging import logger
 from snakemake.utils import validate
@@ -45,9 +47,13 @@ NNUNET_PATHS = {
     "nnUNet_extTrainer": str(TRAINERS_FOLDER),
     "nnUNet_compile": "f",
 }
-# Quoted: the results directory may hold spaces.
-NNUNET_ENV = "export " + " ".join(
-    f"{key}={shlex.quote(value)}" for key, value in NNUNET_PATHS.items()
+# Quoted: the results directory may hold spaces. nnU-Net's commands come from the job's software
+# environment, else from beside the interpreter that runs the workflow (an environment that is
+# not activated): its folder goes last on the PATH.
+NNUNET_ENV = (
+    "export "
+    + " ".join(f"{key}={shlex.quote(value)}" for key, value in NNUNET_PATHS.items())
+    + f' PATH="$PATH":{shlex.quote(str(Path(sys.executable).parent))}'
 )
 
 # Scheduling on one machine, where Snakemake starts the ready jobs of highest priority first.

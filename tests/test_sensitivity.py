@@ -98,7 +98,9 @@ def test_k_sample_images_are_drawn_by_the_seed(planned_dataset, plans, dataset_j
     assert picked.identifiers == again.identifiers
     assert set(picked.identifiers) < set(everything.identifiers)
     assert choose_cases(["c", "a", "b"], None, seed=0) == ["a", "b", "c"]
-    assert choose_cases(["a", "b"], 10, seed=0) == ["a", "b"]
+    assert choose_cases(["b", "a"], 2, seed=0) == ["a", "b"]
+    with pytest.raises(ValueError, match="scoring.num_images: K = 10 is more than the 2 training"):
+        choose_cases(["a", "b"], 10, seed=0)
 
 
 def dtypes_seen_while_scoring(*args, **kwargs) -> tuple[object, set]:

@@ -136,6 +136,35 @@ def test_a_list_of_datasets_naming_an_unknown_one_is_refused(key):
     )
 
 
+def test_a_table_naming_a_dataset_the_config_lacks_is_refused():
+    refused(
+        r"config.yaml: report.tables: table 'both' names B, which no entry of `datasets` has",
+        report={"tables": [{"name": "both", "datasets": ["A", "B"]}]},
+    )
+
+
+def test_a_k_above_the_training_cases_of_a_synthetic_dataset_is_refused():
+    refused(
+        r"scoring.num_images: K = 13 is more than the 12 training cases of Dataset001_A",
+        scoring={"num_images": [4, 13]},
+    )
+    assert settings_of(scoring={"num_images": [12, "all"]}).scoring.num_images == ["12", "all"]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "values"),
+    [
+        ("scoring", "seeds", [369, 7, 369]),
+        ("scoring", "num_images", [4, 4]),
+        ("training", "folds", [0, 0]),
+    ],
+)
+def test_repeated_seeds_ks_or_folds_are_refused_naming_the_key(section, key, values):
+    base = {"datasets": [{"id": 1, "name": "A", "source": GRAY}]}
+    with pytest.raises(Exception, match=rf"non-unique(.|\n)*'{section}'\]\['{key}'\]"):
+        validated({**base, section: {key: values}})
+
+
 def test_the_deployment_tables_name_is_reserved():
     refused(
         "the name `deployment` is reserved",

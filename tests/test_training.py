@@ -20,7 +20,7 @@ from xtinyunet.names import model_folder_name
 from xtinyunet.nnunet_compat import threadpools_looked_up_once
 from xtinyunet.plans.candidates import candidates_from_plans, with_baselines, with_candidates
 from xtinyunet.sources import convert
-from xtinyunet.training.runs import trainer_class
+from xtinyunet.training.runs import check_fold, trainer_class
 from xtinyunet.training.trainer_names import check_trainer_name, run_order
 from xtinyunet.training.trainers import xtinyunet_trainers as short
 
@@ -277,3 +277,17 @@ def test_batches_limit_the_thread_pools_as_nnunet_does():
                 assert set(threads()) == {1}
             assert set(threads()) == {2}
     assert data_loader.threadpool_limits is threadpool_limits
+
+
+def test_a_fold_the_datasets_splits_lack_is_refused_before_training(tmp_path):
+    """nnU-Net would train a fold its splits_final.json lacks on a random 80:20 split."""
+    preprocessed = tmp_path / "Dataset501_TinyUS"
+    preprocessed.mkdir()
+    cases = [f"case{i}" for i in range(6)]
+    (preprocessed / "splits_final.json").write_text(
+        json.dumps([{"train": cases[2:], "val": cases[:2]}])
+    )
+    check_fold(preprocessed, 0)
+    for fold in (1, 4):
+        with pytest.raises(ValueError, match=rf"training.folds: fold {fold} is not one of the 1 "):
+            check_fold(preprocessed, fold)

@@ -28,13 +28,15 @@ BASELINE_MODELS = {"CMUNeXt-S", "TinyU-Net", "UNeXt"}
 GRAY = {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 11}
 
 
-def snakemake_env(workdir) -> dict:
+def snakemake_env(workdir, activated=True) -> dict:
     """A bare environment whose jobs import this checkout's package, not the one the venv
-    was installed from (they differ in a git worktree)."""
-    return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(workdir), "PYTHONPATH": str(REPO)}
+    was installed from (they differ in a git worktree). Not `activated`: the venv's folder is
+    not on the PATH, as when .venv/bin/snakemake is called by its path alone."""
+    path = f"{BIN}:/usr/bin:/bin" if activated else "/usr/bin:/bin"
+    return {"PATH": path, "HOME": str(workdir), "PYTHONPATH": str(REPO)}
 
 
-def snakemake(workdir, *args, timeout=900):
+def snakemake(workdir, *args, timeout=900, activated=True):
     return subprocess.run(
         [
             BIN / "snakemake",
@@ -49,7 +51,7 @@ def snakemake(workdir, *args, timeout=900):
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=snakemake_env(workdir),
+        env=snakemake_env(workdir, activated),
     )
 
 
@@ -419,7 +421,8 @@ def test_baselines_train_inside_nnunet_without_deep_supervision(finished_run):
 
 @pytest.mark.e2e
 def test_a_results_dir_with_spaces_runs_to_the_selection(tmp_path):
-    """Every path a shell command gets is quoted: spaces in the folders are harmless."""
+    """Every path a shell command gets is quoted: spaces in the folders are harmless. And the
+    workflow's own interpreter finds nnU-Net's commands where the PATH does not."""
     workdir = tmp_path / "work dir"
     user_raw = workdir / "user data" / "Dataset813_Spaced"
     convert({"id": 813, "name": "Spaced", "source": GRAY}, user_raw)
@@ -442,7 +445,9 @@ def test_a_results_dir_with_spaces_runs_to_the_selection(tmp_path):
             "scoring": {"batch_size": 4},
         },
     )
-    run = snakemake(workdir, "selection")
+    # .venv/bin/snakemake without an activated environment: nnU-Net's commands are found all the
+    # same.
+    run = snakemake(workdir, "selection", activated=False)
     assert run.returncode == 0, said(run)[-3000:]
     dataset = results / "Dataset813_Spaced"
     assert read_json(results / "nnUNet_preprocessed" / dataset.name / "splits_final.json") == folds
@@ -495,6 +500,21 @@ def test_manifest_records_code_versions_config_and_data(finished_run):
     assert {row["manifest"] for row in rows} == {
         str(results / "Dataset812_ColourRaw" / "manifest.json")
     }
+
+
+@pytest.mark.e2e
+def test_the_readmes_report_command_writes_the_report(finished_run):
+    workdir, _ = finished_run
+    run = subprocess.run(
+        [BIN / "snakemake", "--snakefile", REPO / "Snakefile", "--directory", workdir]
+        + ["--cores", "1", "--report", "report.html"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=snakemake_env(workdir),
+    )
+    assert run.returncode == 0, said(run)[-3000:]
+    assert (workdir / "report.html").stat().st_size > 10_000
 
 
 def audit_failures(results, capsys) -> tuple[int, list[str]]:

@@ -123,6 +123,16 @@ def load_settings(validated: dict) -> Settings:
             f"config.yaml: report.tables: the name `{DEPLOYMENT_TABLE}` is reserved for the "
             "deployment table"
         )
+    configured_names = {dataset["name"] for dataset in config["datasets"]}
+    for table in report_tables:
+        unknown = sorted(set(table["datasets"]) - configured_names)
+        if unknown:
+            raise ValueError(
+                f"config.yaml: report.tables: table {table['name']!r} names "
+                f"{', '.join(unknown)}, which no entry of `datasets` has "
+                f"(datasets: {', '.join(sorted(configured_names))})"
+            )
+    _check_sample_sizes(scoring, datasets)
     enabled_names = {dataset["name"] for dataset in datasets.values()}
     tables = [
         {**table, "datasets": [name for name in table["datasets"] if name in enabled_names]}
@@ -176,6 +186,21 @@ def _scoring(scoring: dict) -> ScoringSettings:
         device=scoring["device"],
         precision=scoring["precision"],
     )
+
+
+def _check_sample_sizes(scoring: ScoringSettings, datasets: dict[str, dict]) -> None:
+    """A K larger than a dataset's training cases, where the config tells their number (the
+    synthetic source); for other sources the scoring job checks it."""
+    for folder, dataset in datasets.items():
+        cases = (
+            dataset["source"].get("num_train") if dataset["source"]["type"] == "synthetic" else None
+        )
+        for k in scoring.num_images:
+            if cases is not None and k != "all" and int(k) > cases:
+                raise ValueError(
+                    f"config.yaml: scoring.num_images: K = {k} is more than the {cases} "
+                    f"training cases of {folder} (its source.num_train)"
+                )
 
 
 def _training(training: dict, configured_names: set[str]) -> TrainingSettings:

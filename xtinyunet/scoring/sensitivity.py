@@ -74,9 +74,15 @@ def device_name(device: torch.device) -> str:
 
 
 def choose_cases(identifiers: list[str], num_images: int | None, seed: int) -> list[str]:
-    """All cases (sorted), or `num_images` of them drawn by `seed` (then sorted)."""
+    """All cases (sorted), or `num_images` of them drawn by `seed` (then sorted). More than there
+    are is a ValueError naming scoring.num_images: the scores would not be of K images."""
     ordered = sorted(identifiers)
-    if num_images is None or num_images >= len(ordered):
+    if num_images is not None and num_images > len(ordered):
+        raise ValueError(
+            f"scoring.num_images: K = {num_images} is more than the {len(ordered)} training "
+            "cases there are"
+        )
+    if num_images is None or num_images == len(ordered):
         return ordered
     picked = np.random.default_rng(seed).choice(len(ordered), size=num_images, replace=False)
     return [ordered[i] for i in sorted(picked)]

@@ -90,6 +90,18 @@ def ensure_splits_file(preprocessed_dir, plans: dict, configuration: str) -> Non
     atomic_write_json(splits_file, generate_crossval_split(identifiers, seed=12345, n_splits=5))
 
 
+def check_fold(preprocessed_dir, fold: int) -> None:
+    """Raise ValueError naming training.folds unless `fold` is one of the dataset's folds: for a
+    fold its splits_final.json lacks, nnU-Net would silently train on a random 80:20 split."""
+    splits_file = Path(preprocessed_dir) / SPLITS_FILE
+    folds = len(read_json(splits_file))
+    if not 0 <= fold < folds:
+        raise ValueError(
+            f"training.folds: fold {fold} is not one of the {folds} folds of "
+            f"{Path(preprocessed_dir).name} ({splits_file}); use 0 to {folds - 1}"
+        )
+
+
 def prepare_output_folder(output_folder, fingerprint: dict) -> bool:
     """Decide whether a training continues an earlier attempt; True if it does.
 
@@ -170,6 +182,7 @@ def train(
     )
     plans = read_json(preprocessed_dir / CANDIDATE_PLANS_FILE)
     ensure_splits_file(preprocessed_dir, plans, configuration)
+    check_fold(preprocessed_dir, fold)
     fingerprint = training_fingerprint(preprocessed_dir, plans, configuration, trainer, fold, seed)
     resume = prepare_output_folder(output_folder, fingerprint)
     if seed is not None:

@@ -1,0 +1,33 @@
+"""The Makefile's commands do what the README says, whatever the config names."""
+
+import shutil
+import subprocess
+
+from conftest import REPO
+
+
+def make_dry(workdir, target) -> str:
+    """What `make TARGET` would run from `workdir` (the repository's Makefile, nothing run)."""
+    shutil.copy(REPO / "Makefile", workdir / "Makefile")
+    run = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", target],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_clean_removes_the_results_folder_the_config_names(tmp_path):
+    (tmp_path / "config.yaml").write_text(
+        'results_dir: "/data/runs/first try"   # where the results go\ndatasets: []\n'
+    )
+    assert make_dry(tmp_path, "clean").strip() == 'rm -rf "/data/runs/first try" .snakemake'
+    (tmp_path / "config.yaml").write_text("datasets: []\n")
+    assert make_dry(tmp_path, "clean").strip() == 'rm -rf "results" .snakemake'
+
+
+def test_report_gives_snakemake_the_core_count_it_asks_for(tmp_path):
+    (tmp_path / "config.yaml").write_text("datasets: []\n")
+    assert make_dry(tmp_path, "report").strip() == "snakemake --cores 1 --report report.html"
