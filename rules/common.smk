@@ -69,6 +69,13 @@ THREADS_PER_DATASET = max(1, workflow.cores // len(SETTINGS.datasets))
 # What the checkpoints decide: the candidates, and the selection that is trained.
 
 
+def written_candidates(wildcards):
+    """The candidate list as an input: a job whose params list the candidates (known only once
+    the checkpoint has run) is then set up after it, rather than seeing its params change.
+    """
+    return checkpoints.write_candidates.get(dataset=wildcards.dataset).output.candidates
+
+
 def candidate_configurations(dataset):
     """The candidates' configuration names, widest first."""
     candidates = checkpoints.write_candidates.get(dataset=dataset).output.candidates

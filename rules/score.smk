@@ -2,7 +2,7 @@ rule score_candidates:
     """Every candidate of one scores table in one job, side by side on its cores: the fan-out
     on one machine (scoring.jobs)."""
     input:
-        candidates=LAYOUT.candidates_file("{dataset}"),
+        candidates=written_candidates,
         plans=LAYOUT.candidate_plans_file("{dataset}"),
         dataset_json=LAYOUT.preprocessed_dataset_json("{dataset}"),
     output:
@@ -35,7 +35,7 @@ rule score_candidate:
     """Sensitivity of one width candidate at initialization: the fan-out on a cluster, one job
     (one GPU node) per candidate (scoring.jobs)."""
     input:
-        candidates=LAYOUT.candidates_file("{dataset}"),
+        candidates=written_candidates,
         plans=LAYOUT.candidate_plans_file("{dataset}"),
         dataset_json=LAYOUT.preprocessed_dataset_json("{dataset}"),
     output:
@@ -70,7 +70,7 @@ rule gather_scores:
     """One scores table per dataset, seed and K, widest candidate first, a column per metric."""
     input:
         scores=scores_of_table,
-        candidates=LAYOUT.candidates_file("{dataset}"),
+        candidates=written_candidates,
     output:
         LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
     log:

@@ -129,7 +129,7 @@ def test_export_equals_the_checkpoints_network_at_any_batch_size(small_run, kind
 
     # Independently of the export's own check: the checkpoint's weights in the network built
     # from the plans, against ONNX Runtime on a batch size the export never saw.
-    plans = read_json(results / "nnUNet_preprocessed" / dataset / "nnUNetPlans.json")
+    plans = read_json(results / "nnUNet_preprocessed" / dataset / "XTinyUNetPlans.json")
     dataset_json = read_json(results / "nnUNet_preprocessed" / dataset / "dataset.json")
     network = build_network(plans, configuration, dataset_json, seed=0).eval()
     checkpoint = torch.load(
