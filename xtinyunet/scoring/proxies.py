@@ -42,7 +42,7 @@ PROXIES: dict[str, Callable] = {}
 
 
 def proxy(name: str):
-    """Register the decorated function as metric `name` (listed in xtinyunet.scoring.metric_names.METRICS)."""
+    """Register the decorated function as metric `name` (listed in metric_names.METRICS)."""
     if name not in METRICS:
         raise ValueError(
             f"{name!r} is not in xtinyunet/scoring/metric_names.py METRICS; add it there"
