@@ -3,6 +3,7 @@ CPU measurements; the deployment table of a small run; the audit of the exported
 
 import csv
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -370,6 +371,35 @@ def test_audit_names_a_damaged_or_missing_onnx_file(audited):
     assert len(failed) == 4
     assert any(f"{damaged}: ONNX Runtime cannot load it" in what for what in failed)
     assert any(f"{missing}: missing" in what for what in failed)
+
+
+class RunsCode:
+    """Pickled, it would run `touch MARKER` when loaded by a plain unpickler."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_auditing_a_checkpoint_that_would_run_code_is_a_fail_line_and_runs_nothing(
+    audited, tmp_path
+):
+    """The audit loads the models of a results folder it may have been sent: weights only."""
+    results, dataset, models = audited
+    configuration, trainer = models["UNeXt"]
+    checkpoint = (
+        (results / "nnUNet_results" / dataset / model_folder_name(trainer, configuration))
+        / "fold_0"
+        / "checkpoint_final.pth"
+    )
+    weights = torch.load(checkpoint, weights_only=False)
+    marker = tmp_path / "the checkpoint ran code"
+    torch.save({**weights, "trainer_name": RunsCode(marker)}, checkpoint)
+    failed = [what for ok, what in checks(results, dataset) if not ok]
+    assert any(f"{checkpoint}: refused, it holds more than" in what for what in failed), failed
+    assert not marker.exists()
 
 
 def test_outputs_of_the_wrong_shape_never_agree():

@@ -1,6 +1,7 @@
 """The one module that bends nnU-Net: it names the nnunetv2 versions it was written for and finds
 nnU-Net's trainers without importing every trainer module."""
 
+import os
 import subprocess
 import sys
 from importlib import metadata
@@ -9,7 +10,9 @@ import pytest
 
 from xtinyunet.nnunet_compat import (
     SUPPORTED_NNUNET,
+    UntrustedCheckpoint,
     check_nnunet_version,
+    load_checkpoint,
     nnunet_trainer_class,
     nnunet_trainer_module,
 )
@@ -57,3 +60,38 @@ def test_importing_it_loads_neither_torch_nor_nnunet():
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+class RunsCode:
+    """Pickled, it would run `touch MARKER` when loaded by a plain unpickler."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_is_read_without_running_what_it_holds(tmp_path):
+    import numpy as np
+    import torch
+
+    plain = tmp_path / "checkpoint_final.pth"
+    torch.save(
+        {"network_weights": {"w": torch.ones(2)}, "_best_ema": np.float64(0.5), "epoch": 3},
+        plain,
+    )
+    loaded = load_checkpoint(plain)
+    assert loaded["_best_ema"] == 0.5 and torch.equal(loaded["network_weights"]["w"], torch.ones(2))
+
+    marker = tmp_path / "ran"
+    hostile = tmp_path / "sent" / "checkpoint_final.pth"
+    hostile.parent.mkdir()
+    torch.save({"network_weights": RunsCode(marker)}, hostile)
+    with pytest.raises(UntrustedCheckpoint, match=f"{hostile}: refused, it holds more than"):
+        load_checkpoint(hostile)
+    assert not marker.exists()
+
+    torch.save([torch.ones(1)], plain)
+    with pytest.raises(ValueError, match=f"{plain}: not an nnU-Net checkpoint \\(a list\\)"):
+        load_checkpoint(plain)

@@ -133,3 +133,42 @@ def plot_progress_after_the_last_epoch(trainer) -> None:
             plot_progress(output_folder)
 
     trainer.logger.plot_progress_png = plot_after_the_last_epoch
+
+
+# Reading nnU-Net's checkpoints without running what they might hold.
+
+
+class UntrustedCheckpoint(ValueError):
+    """A checkpoint that holds more than nnU-Net's checkpoints do: loading it could run code."""
+
+
+def checkpoint_globals() -> list:
+    """What nnU-Net's checkpoints hold beyond tensors and containers: the numpy scalars of its
+    training log (the EMA of the pseudo Dice, the per-epoch figures)."""
+    import numpy as np
+
+    scalar_types = [np.dtypes.Float64DType, np.dtypes.Float32DType, np.dtypes.Int64DType]
+    return [np._core.multiarray.scalar, np.dtype, *scalar_types]
+
+
+def load_checkpoint(path) -> dict:
+    """An nnU-Net checkpoint, read by torch's weights-only unpickler on the CPU: tensors,
+    containers, and checkpoint_globals(). A checkpoint that needs more raises
+    UntrustedCheckpoint naming the file, and nothing in it runs; one that is not a dict, a
+    ValueError naming it."""
+    import pickle
+
+    import torch
+
+    try:
+        with torch.serialization.safe_globals(checkpoint_globals()):
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise UntrustedCheckpoint(
+            f"{path}: refused, it holds more than an nnU-Net checkpoint does and loading it "
+            f"could run code ({first_line})"
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f"{path}: not an nnU-Net checkpoint (a {type(checkpoint).__name__})")
+    return checkpoint

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from xtinyunet.io import read_json
 from xtinyunet.names import CHECKPOINT, NO_DEEP_SUPERVISION
+from xtinyunet.nnunet_compat import load_checkpoint
 from xtinyunet.training.runs import trainer_class
 from xtinyunet.training.trainer_names import SHORT_TRAINER
 
@@ -59,7 +60,8 @@ def load_predictor(model_folder, fold: int, device: str = "cpu", *, progress_bar
         raise FileNotFoundError(f"{checkpoint_file}: missing")
     dataset_json = read_json(model_folder / "dataset.json")
     plans_manager = PlansManager(read_json(model_folder / "plans.json"))
-    checkpoint = torch.load(checkpoint_file, map_location=torch.device("cpu"), weights_only=False)
+    # Weights only: a results folder may come from someone else (the audit loads its models).
+    checkpoint = load_checkpoint(checkpoint_file)
     configuration = plans_manager.get_configuration(checkpoint["init_args"]["configuration"])
     network = inference_network(
         checkpoint["trainer_name"], plans_manager, configuration, dataset_json
