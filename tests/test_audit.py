@@ -338,6 +338,36 @@ def test_an_unreadable_file_is_a_fail_line_naming_it(results, dataset, capsys, c
     assert all(f"{broken}: " in line and why in line for line in failed), failed
 
 
+def test_odd_values_are_fail_lines_never_tracebacks(results, dataset, capsys):
+    """Values a results folder may hold that the workflow never writes: each is a FAIL line
+    naming its file."""
+    selection_file = dataset / f"selection_{RUN}.json"
+    atomic_write_json(selection_file, {**read_json(selection_file), "method": ["total_variation"]})
+    table = dataset / "results.csv"
+    lines = table.read_text().splitlines()
+    header = lines[0].split(",")
+    fields = lines[1].split(",")
+    fields[header.index("fold")] = "inf"
+    table.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    status, _, failed = audit(results, capsys)
+    assert status == 1
+    assert any(
+        f"{selection_file}: method ['total_variation'] is not a knee method's name" in line
+        for line in failed
+    ), failed
+    assert any(f"{table}: row " in line and "has no usable fold (inf)" in line for line in failed)
+
+    # A raw dataset.json whose labels are a list.
+    table.write_text("\n".join(lines) + "\n")
+    raw_json = results / "nnUNet_raw" / dataset.name / "dataset.json"
+    atomic_write_json(raw_json, {**read_json(raw_json), "labels": ["background", "lesion"]})
+    status, _, failed = audit(results, capsys)
+    assert status == 1
+    assert any(
+        f"{raw_json}: labels must map names to values, not be a list" in line for line in failed
+    ), failed
+
+
 def test_a_score_record_from_other_code_fails_naming_it_and_both_commits(results, dataset, capsys):
     stated = read_json(dataset / "manifest.json")["git"]
     record = dataset / "scores" / RUN / f"{xtiny_config(dataset)}.json"

@@ -125,6 +125,10 @@ def audit_scores(layout: ResultsLayout, dataset: str):
         what = f"{selection_file.name} equals the knee re-derived from {table.name}"
         try:
             selection = _read_object(selection_file, ["method"])
+            if not isinstance(selection["method"], str):
+                raise Unreadable(
+                    f"{selection_file}: method {selection['method']!r} is not a knee method's name"
+                )
             again = select(rows, selection["method"])
         except Unreadable as error:
             yield False, f"{what}: {error}"
@@ -142,9 +146,12 @@ def _model_folds(results: Path) -> list[dict]:
     """results.csv's rows, each with its fold as an int."""
     rows = _read(results, read_results)
     for row in rows:
-        if math.isnan(row["fold"]):
+        fold = row["fold"]
+        if math.isnan(fold):
             raise Unreadable(f"{results}: row {row['model']} has no fold")
-        row["fold"] = int(row["fold"])
+        if not (math.isfinite(fold) and fold >= 0 and fold == int(fold)):
+            raise Unreadable(f"{results}: row {row['model']} has no usable fold ({fold!r})")
+        row["fold"] = int(fold)
     return rows
 
 
@@ -155,6 +162,13 @@ def audit_metrics(layout: ResultsLayout, dataset: str):
     try:
         rows = _model_folds(results)
         dataset_json = _read_object(raw_dir / "dataset.json", ["file_ending", "labels"])
+        if not isinstance(dataset_json["labels"], dict):
+            raise Unreadable(
+                f"{raw_dir / 'dataset.json'}: labels must map names to values, not be a "
+                f"{type(dataset_json['labels']).__name__}"
+            )
+        if not isinstance(dataset_json["file_ending"], str):
+            raise Unreadable(f"{raw_dir / 'dataset.json'}: file_ending is not a string")
     except Unreadable as error:
         yield False, f"{results.name}: metrics cannot be recomputed: {error}"
         return
