@@ -14,6 +14,7 @@ from xtinyunet.names import BASE_CONFIGURATION, configuration_pattern
 from xtinyunet.scoring.metric_names import METRICS, PRIMARY_METRIC
 from xtinyunet.scoring.resources import candidate_threads
 from xtinyunet.settings import DEPLOYMENT_TABLE, load_settings
+from xtinyunet.sources import source_files
 from xtinyunet.training.trainer_names import TRAINERS_FOLDER, run_order
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -101,6 +102,10 @@ def deployed_models(dataset):
 
 def dataset_config(wildcards):
     return SETTINGS.datasets[wildcards.dataset]
+
+
+def dataset_source_files(wildcards):
+    return source_files(SETTINGS.datasets[wildcards.dataset])
 
 
 def dataset_id(wildcards):

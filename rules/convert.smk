@@ -14,5 +14,7 @@ rule convert_dataset:
     threads: THREADS_PER_DATASET
     params:
         dataset=dataset_config,
+        # Their list, sizes and times: a changed source converts the dataset again.
+        source_files=dataset_source_files,
     script:
         "../workflow_scripts/convert_dataset.py"

@@ -1,13 +1,15 @@
 """Dataset sources: the synthetic generator and existing nnU-Net raw folders."""
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from xtinyunet.io import staged_directory
-from xtinyunet.sources import check_source, convert
+from xtinyunet.sources import check_source, convert, source_files
 
 SYNTH = {"type": "synthetic", "num_train": 6, "num_test": 2, "image_size": 32, "seed": 3}
 
@@ -138,3 +140,26 @@ def test_failed_staging_leaves_nothing_behind(tmp_path):
 def _write(folder, name, text):
     folder.mkdir(parents=True)
     (folder / name).write_text(text)
+
+
+def test_the_source_files_follow_the_list_sizes_and_times_of_the_sources_files(tmp_path):
+    """A param of the conversion: what changes in the source, and only that, reconverts it."""
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    for folder in (images, masks):
+        folder.mkdir()
+        (folder / "a.png").write_bytes(b"1234")
+    dataset = {"id": 1, "name": "A", "source": {"type": "folder", "images": str(images)}}
+    dataset["source"]["masks"] = str(masks)
+    listed = source_files(dataset)
+    assert [(Path(path).relative_to(tmp_path), size) for path, size, _ in listed] == [
+        (Path("images/a.png"), 4),
+        (Path("masks/a.png"), 4),
+    ]
+    assert source_files(dataset) == listed  # reading the files changes nothing
+    state = (masks / "a.png").stat()
+    os.utime(masks / "a.png", ns=(state.st_atime_ns, state.st_mtime_ns + 10**9))
+    assert source_files(dataset) != listed
+    (images / "b.png").write_bytes(b"5")
+    assert len(source_files(dataset)) == 3
+    synthetic = {"id": 2, "name": "B", "source": {"type": "synthetic", "num_train": 4}}
+    assert source_files(synthetic) == []

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import re
 import subprocess
 
@@ -164,6 +165,22 @@ def ran(run) -> set[str]:
 def would_run(dry) -> dict[str, int]:
     """Job counts of a dry run, by rule."""
     return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", said(dry), re.M)}
+
+
+@pytest.mark.e2e
+def test_a_changed_source_file_converts_its_dataset_again(finished_run):
+    workdir, _ = finished_run
+    image = sorted((workdir / "user_data" / "Dataset812_ColourRaw" / "imagesTr").iterdir())[0]
+    before = image.stat()
+    try:
+        os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+        dry = snakemake(workdir, "-n")
+        assert dry.returncode == 0, said(dry)[-3000:]
+        conversions = [b for b in said(dry).split("\n\n") if "rule convert_dataset:" in b]
+        assert len(conversions) == 1 and "Dataset812_ColourRaw" in conversions[0]
+    finally:
+        os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "Nothing to be done" in said(snakemake(workdir, "-n"))
 
 
 @pytest.mark.e2e

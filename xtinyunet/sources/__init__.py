@@ -8,6 +8,7 @@ per download layout) and share the writer in raw_dataset.py.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,33 @@ CONVERTERS = {
     "acdc": acdc,
 }
 SOURCE_TYPES = ("synthetic", "nnunet_raw", *CONVERTERS)
+
+
+# The source keys that name files or folders the conversion reads.
+SOURCE_PATH_KEYS = ("path", "images", "masks", "test_images", "test_masks", "pairs_csv")
+
+
+def source_files(dataset: dict) -> list[list]:
+    """Every file the dataset's source reads, as [path, size, modification time in ns], sorted:
+    a param of the conversion job, so that a change to the source's files converts the dataset
+    again (and what follows with it, where the converted files change). A pairs_csv counts with
+    the folder it lies in, where its rows' images are."""
+    found = []
+    for key in SOURCE_PATH_KEYS:
+        value = dataset["source"].get(key)
+        if not value:
+            continue
+        root = Path(value).parent if key == "pairs_csv" else Path(value)
+        if root.is_file():
+            found.append(root)
+        for walked, dirs, names in os.walk(root, followlinks=True):
+            dirs.sort()
+            found += [Path(walked) / name for name in sorted(names)]
+    listing = []
+    for path in sorted(set(found)):
+        state = path.stat()
+        listing.append([str(path), state.st_size, state.st_mtime_ns])
+    return listing
 
 
 def dataset_folder_name(dataset: dict) -> str:
