@@ -8,7 +8,7 @@ from snakemake.utils import validate
 # Light modules only (no torch, no nnunetv2): they are imported every time the workflow is
 # parsed (tests/test_names.py checks it).
 from xtinyunet import targets
-from xtinyunet.io import read_json, read_json_as_of
+from xtinyunet.io import read_json_as_of
 from xtinyunet.layout import ResultsLayout, fold_run, score_run
 from xtinyunet.names import BASE_CONFIGURATION, configuration_pattern
 from xtinyunet.scoring.metric_names import METRICS, PRIMARY_METRIC
@@ -87,7 +87,7 @@ def trained_models(dataset):
     """Every model trained on `dataset` (xtinyunet.targets.TrainedModel)."""
     seed, k = SCORING.primary_run
     selection = checkpoints.select_knee.get(dataset=dataset, seed=seed, num_images=k)
-    selected = read_json(selection.output.selection)["config"]
+    selected = read_json_as_of(selection.output.selection)["config"]
     return targets.trained_models(
         SETTINGS, dataset, selected, candidate_configurations(dataset)
     )

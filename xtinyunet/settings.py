@@ -113,31 +113,14 @@ def load_settings(validated: dict) -> Settings:
     config that validates but cannot run. `validated` is not changed.
     """
     config = copy.deepcopy(validated)
+    # Lists of dataset names may name disabled datasets, but not datasets the config lacks.
+    configured_names = {dataset["name"] for dataset in config["datasets"]}
     datasets = _enabled_datasets(config["datasets"])
     scoring = _scoring(config["scoring"])
-    training = _training(config["training"], {dataset["name"] for dataset in config["datasets"]})
-    warnings = _schedule_warnings(training.trainers)
-    report_tables = config["report"]["tables"]
-    if any(table["name"] == DEPLOYMENT_TABLE for table in report_tables):
-        raise ValueError(
-            f"config.yaml: report.tables: the name `{DEPLOYMENT_TABLE}` is reserved for the "
-            "deployment table"
-        )
-    configured_names = {dataset["name"] for dataset in config["datasets"]}
-    for table in report_tables:
-        unknown = sorted(set(table["datasets"]) - configured_names)
-        if unknown:
-            raise ValueError(
-                f"config.yaml: report.tables: table {table['name']!r} names "
-                f"{', '.join(unknown)}, which no entry of `datasets` has "
-                f"(datasets: {', '.join(sorted(configured_names))})"
-            )
-    _check_sample_sizes(scoring, datasets)
+    training = _training(config["training"], configured_names)
     enabled_names = {dataset["name"] for dataset in datasets.values()}
-    tables = [
-        {**table, "datasets": [name for name in table["datasets"] if name in enabled_names]}
-        for table in report_tables
-    ]
+    tables = _tables(config["report"]["tables"], configured_names, enabled_names)
+    _check_sample_sizes(scoring, datasets)
     # The jobs see what the settings say: the trainers' defaults are part of the config.
     config["training"]["baselines"] = training.baselines
     config["training"]["trainers"] = training.trainers
@@ -148,10 +131,33 @@ def load_settings(validated: dict) -> Settings:
         knee_method=config["selection"]["knee_method"],
         training=training,
         deployment=config["deployment"],
-        tables=[table for table in tables if table["datasets"]],
+        tables=tables,
         config=config,
-        warnings=warnings,
+        warnings=_schedule_warnings(training.trainers),
     )
+
+
+def _tables(tables: list[dict], configured_names: set[str], enabled_names: set[str]) -> list:
+    """report.tables, each naming only the enabled datasets; a table left with none is
+    dropped."""
+    for table in tables:
+        if table["name"] == DEPLOYMENT_TABLE:
+            raise ValueError(
+                f"config.yaml: report.tables: the name `{DEPLOYMENT_TABLE}` is reserved for "
+                "the deployment table"
+            )
+        unknown = sorted(set(table["datasets"]) - configured_names)
+        if unknown:
+            raise ValueError(
+                f"config.yaml: report.tables: table {table['name']!r} names "
+                f"{', '.join(unknown)}, which no entry of `datasets` has "
+                f"(datasets: {', '.join(sorted(configured_names))})"
+            )
+    kept = [
+        {**table, "datasets": [name for name in table["datasets"] if name in enabled_names]}
+        for table in tables
+    ]
+    return [table for table in kept if table["datasets"]]
 
 
 def _enabled_datasets(configured: list[dict]) -> dict[str, dict]:
@@ -230,7 +236,6 @@ def _training(training: dict, configured_names: set[str]) -> TrainingSettings:
             check_patch_size(name, patch_size)
         except ValueError as error:
             raise ValueError(f"config.yaml: training.baseline_patch_size: {error}") from None
-    # Lists of dataset names may name disabled datasets, but not datasets the config lacks.
     for key in ("sweep", "baseline_datasets"):
         if isinstance(training[key], list):
             unknown = sorted(set(training[key]) - configured_names)

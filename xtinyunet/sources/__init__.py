@@ -37,7 +37,7 @@ SOURCE_PATH_KEYS = ("path", "images", "masks", "test_images", "test_masks", "pai
 def source_files(dataset: dict) -> list[list]:
     """Every file the dataset's source reads, as [path, size, modification time in ns], sorted:
     a param of the conversion job, so that a change to the source's files converts the dataset
-    again (and what follows with it, where the converted files change). A pairs_csv counts with
+    again (then its planning; scoring and training where the plans change). A pairs_csv counts with
     the folder it lies in, where its rows' images are."""
     found = []
     for key in SOURCE_PATH_KEYS:
