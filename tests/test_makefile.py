@@ -10,7 +10,8 @@ def make_dry(workdir, target) -> str:
     """What `make TARGET` would run from `workdir` (the repository's Makefile, nothing run)."""
     shutil.copy(REPO / "Makefile", workdir / "Makefile")
     run = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", target],
+        # --no-print-directory: under `make test` the nested make would print where it runs
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", target],
         cwd=workdir,
         capture_output=True,
         text=True,
