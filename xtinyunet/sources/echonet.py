@@ -89,6 +89,20 @@ class TracedFrame:
         return Picture(left_ventricle_mask(*map(np.asarray, self.chords), self.shape))
 
 
+def whole_number(row: dict, key: str, table: Path, minimum: int) -> int:
+    """`row[key]` as an integer of at least `minimum`; ValueError naming the table and video."""
+    try:
+        value = int(row[key])
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise ValueError(
+            f"{table}: {row['FileName']}: {key} {row[key]!r} is not a whole number of at least "
+            f"{minimum}"
+        )
+    return value
+
+
 def check(source: dict, where: str) -> None:
     root = Path(source["path"])
     for required in ("Videos", "FileList.csv", "VolumeTracings.csv"):
@@ -109,15 +123,17 @@ def describe(source: dict, name: str, where: str) -> RawDataset:
                 f"{', '.join(SPLITS)}"
             )
         splits[video_name(row["FileName"])] = SPLITS[row["Split"]]
-        shapes[video_name(row["FileName"])] = (int(row["FrameHeight"]), int(row["FrameWidth"]))
+        shapes[video_name(row["FileName"])] = tuple(
+            whole_number(row, key, file_list, minimum=1) for key in ("FrameHeight", "FrameWidth")
+        )
     tracings = root / "VolumeTracings.csv"
     chords = defaultdict(list)
     for row in read_csv(tracings, required_columns=TRACING_COLUMNS):
         try:
             point = tuple(float(row[key]) for key in ("X1", "Y1", "X2", "Y2"))
-            frame = int(row["Frame"])
         except ValueError as error:
             raise ValueError(f"{tracings}: {row['FileName']}: {error}") from None
+        frame = whole_number(row, "Frame", tracings, minimum=0)
         chords[video_name(row["FileName"]), frame].append(point)
     cases = []
     for (video, frame), points in sorted(chords.items()):

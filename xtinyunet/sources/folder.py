@@ -21,7 +21,7 @@ import numpy as np
 
 from xtinyunet.io import read_csv
 from xtinyunet.sources.images import strip_suffix
-from xtinyunet.sources.raw_dataset import FileCase, RawDataset
+from xtinyunet.sources.raw_dataset import FileCase, RawDataset, case_id_problem
 
 DEFAULT_PATTERN = "{case}.png"
 
@@ -70,6 +70,9 @@ def csv_cases(pairs_csv: Path, where: str) -> list:
             if not path.is_file():
                 raise ValueError(f"{pairs_csv} line {number}: {path} is missing")
         case = row.get("case") or strip_suffix(image.name)
+        problem = case_id_problem(case)
+        if problem:
+            raise ValueError(f"{pairs_csv} line {number}: case id {case!r} {problem}")
         cases.append(FileCase(case, row.get("split") or "train", (image,), mask))
     return cases
 

@@ -155,6 +155,9 @@ def read_image(path: Path) -> Picture:
         if image.mode in ("P", "RGBA", "LA", "CMYK", "YCbCr", "1"):
             image = image.convert("L" if image.mode in ("LA", "1") else "RGB")
         pixels = np.asarray(image)
+        if image.mode == "F" or (pixels.dtype.kind in "iu" and pixels.dtype.itemsize > 2):
+            _check_fits_sixteen_bits(pixels, path)
+            pixels = pixels.astype(np.uint16)
         pixels = pixels[None] if pixels.ndim == 2 else np.moveaxis(pixels, -1, 0)
         return Picture(pixels)
     import SimpleITK as sitk
@@ -165,6 +168,28 @@ def read_image(path: Path) -> Picture:
     else:
         pixels = pixels[None]
     return Picture(pixels, geometry=image)
+
+
+def _check_fits_sixteen_bits(pixels: np.ndarray, path: Path) -> None:
+    """A float or 32-bit natural image (TIFF mode F or I) is written as 16-bit PNG, nnU-Net's
+    natural image format: only whole values from 0 to 65535 survive that unchanged."""
+    if not np.isfinite(pixels).all():
+        raise ValueError(f"{path}: NaN or infinite pixel values")
+    if not np.array_equal(pixels, np.round(pixels)) or pixels.min() < 0 or pixels.max() > 65535:
+        raise ValueError(
+            f"{path}: {pixels.dtype} pixels from {pixels.min():g} to {pixels.max():g}; a natural "
+            "image (PNG/JPEG/TIFF/BMP) must hold whole values from 0 to 65535. Rescale it, or "
+            "store it as NIfTI, whose values are kept as they are"
+        )
+
+
+def _integer_labels(pixels: np.ndarray, path: Path) -> np.ndarray:
+    """A mask's values as integers; a float mask must hold whole numbers."""
+    if np.issubdtype(pixels.dtype, np.integer):
+        return pixels
+    if not np.isfinite(pixels).all() or not np.array_equal(pixels, np.round(pixels)):
+        raise ValueError(f"{path}: non-integer mask values")
+    return pixels.astype(np.int64)
 
 
 def read_channels(paths: tuple[Path, ...]) -> Picture:
@@ -191,17 +216,12 @@ def read_mask(path: Path) -> Picture:
             if not (pixels == pixels[..., :1]).all():
                 raise ValueError(f"{path}: a colour mask; masks must hold one label per pixel")
             pixels = pixels[..., 0]
-        return Picture(pixels)
+        return Picture(_integer_labels(pixels, path))
     import SimpleITK as sitk
 
     if image.GetNumberOfComponentsPerPixel() > 1:
         raise ValueError(f"{path}: a multi-component mask; masks must hold one label per pixel")
-    pixels = sitk.GetArrayFromImage(image)
-    if not np.issubdtype(pixels.dtype, np.integer):
-        if not np.array_equal(pixels, np.round(pixels)):
-            raise ValueError(f"{path}: non-integer mask values")
-        pixels = pixels.astype(np.int64)
-    return Picture(pixels, geometry=image)
+    return Picture(_integer_labels(sitk.GetArrayFromImage(image), path), geometry=image)
 
 
 def resize(picture: Picture, size: tuple[int, int], is_mask: bool, where: str) -> Picture:

@@ -93,12 +93,28 @@ def label_values(labels: dict) -> set[int]:
     return {int(v) for v in values}
 
 
+def case_id_problem(case_id) -> str | None:
+    """Why `case_id` cannot name files inside the output folder, or None if it can: the ids
+    become file names, so a separator, `..` or an absolute path would write elsewhere."""
+    if not isinstance(case_id, str) or not case_id.strip():
+        return "is empty"
+    if case_id in (".", "..") or any(c in case_id for c in "/\\\0"):
+        return "holds a path separator, a NUL or is . or .. (case ids become file names)"
+    if case_id != case_id.strip():
+        return "starts or ends with white space"
+    return None
+
+
 def check_cases(dataset: RawDataset, where: str) -> None:
-    """The checks that need no pixels: cases exist, ids unique, splits known, one family."""
+    """The checks that need no pixels: cases exist, ids are safe file names and unique, splits
+    known, one family."""
     if not dataset.cases:
         raise ValueError(f"{where}: no cases found")
     seen = {}
     for case in dataset.cases:
+        problem = case_id_problem(case.case_id)
+        if problem:
+            raise ValueError(f"{case.origin}: case id {case.case_id!r} {problem}")
         if case.case_id in seen:
             raise ValueError(
                 f"duplicated case id {case.case_id!r}: {seen[case.case_id]} and {case.origin}"
