@@ -131,15 +131,15 @@ def test_fives_keeps_the_official_train_and_test_parts(tmp_path):
 
 
 def test_brats2021_four_channels_regions_and_seeded_test_split(tmp_path):
-    names = replicas.brats2021(tmp_path / "BraTS2021")
+    names = replicas.brats2021(tmp_path / "BraTS2021", cases=7)
     out = tmp_path / "Dataset137_BraTS2021"
-    config = dataset("brats2021", tmp_path / "BraTS2021", test_fraction=0.4, seed=1)
+    config = dataset("brats2021", tmp_path / "BraTS2021", test_fraction=2 / 7, seed=1)
     description = convert_and_verify(config, out)
     assert description["channel_names"] == {"0": "T1", "1": "T1ce", "2": "T2", "3": "Flair"}
     assert description["labels"]["whole tumor"] == [1, 2, 3]
     assert description["regions_class_order"] == [1, 2, 3]
     test_cases = cases(out / "labelsTs", ".nii.gz")
-    assert len(test_cases) == 2 and description["numTraining"] == 3
+    assert len(test_cases) == 2 and description["numTraining"] == 5
     assert sorted(test_cases + cases(out / "labelsTr", ".nii.gz")) == names
     for channel in range(4):
         assert (out / "imagesTr" / f"{names[0]}_{channel:04d}.nii.gz").is_file() or (
@@ -180,8 +180,9 @@ def test_acdc_patients_never_span_training_and_test(tmp_path):
 # The generic folder source
 
 
-def folder_dataset(tmp_path, count=6, size=(24, 32), mask_value=255, rng_seed=0):
-    """images/case_XX.png and masks/case_XX_mask.png, 0/`mask_value`."""
+def folder_dataset(tmp_path, count=7, size=(24, 32), mask_value=255, rng_seed=0):
+    """images/case_XX.png and masks/case_XX_mask.png, 0/`mask_value`; a quarter of the cases
+    drawn for testing (7 cases: 5 for nnU-Net's 5 folds, 2 for testing)."""
     rng = np.random.default_rng(rng_seed)
     (tmp_path / "images").mkdir(parents=True)
     (tmp_path / "masks").mkdir()
@@ -202,6 +203,7 @@ def folder_dataset(tmp_path, count=6, size=(24, 32), mask_value=255, rng_seed=0)
             "mask_pattern": "case_{case}_mask.png",
             "labels": {"background": 0, "lesion": 1},
             "mask_values": {0: 0, mask_value: 1},
+            "test_fraction": 0.25,
         },
     }
 
@@ -221,7 +223,8 @@ def test_folder_pairs_by_pattern_and_draws_a_seeded_test_fraction(tmp_path):
 
 
 def test_folder_with_a_test_folder_and_a_pairs_csv(tmp_path):
-    config = folder_dataset(tmp_path / "train", count=4)
+    config = folder_dataset(tmp_path / "train", count=5)
+    del config["source"]["test_fraction"]
     test = folder_dataset(tmp_path / "test", count=2)["source"]
     for index in range(2):  # test ids must differ from training ids
         for folder, suffix in (("images", ".png"), ("masks", "_mask.png")):
@@ -230,18 +233,18 @@ def test_folder_with_a_test_folder_and_a_pairs_csv(tmp_path):
             )
     config["source"].update(test_images=test["images"], test_masks=test["masks"])
     out = tmp_path / "by_folder"
-    assert convert_and_verify(config, out)["numTraining"] == 4
+    assert convert_and_verify(config, out)["numTraining"] == 5
     assert cases(out / "imagesTs", "_0000.png") == ["t0", "t1"]
 
     lines = ["image,mask,split"] + [
-        f"train/images/case_{i:02d}.png,train/masks/case_{i:02d}_mask.png,train" for i in range(4)
+        f"train/images/case_{i:02d}.png,train/masks/case_{i:02d}_mask.png,train" for i in range(5)
     ]
     lines.append("test/images/case_t0.png,test/masks/case_t0_mask.png,test")
     (tmp_path / "pairs.csv").write_text("\n".join(lines) + "\n")
     source = {k: v for k, v in config["source"].items() if k in ("type", "labels", "mask_values")}
     by_csv = {**config, "source": {**source, "pairs_csv": str(tmp_path / "pairs.csv")}}
     out = tmp_path / "by_csv"
-    assert convert_and_verify(by_csv, out)["numTraining"] == 4
+    assert convert_and_verify(by_csv, out)["numTraining"] == 5
     assert cases(out / "imagesTs", "_0000.png") == ["case_t0"]
 
 
@@ -249,7 +252,7 @@ def test_folder_reads_nifti_mha_volumes_and_keeps_geometry(tmp_path):
     rng = np.random.default_rng(0)
     for folder in ("images", "masks"):
         (tmp_path / folder).mkdir()
-    for index, suffix in enumerate((".nii.gz", ".mha", ".nii.gz", ".mha")):
+    for index, suffix in enumerate((".nii.gz", ".mha") * 6):
         mask = replicas.blob_mask(rng, (5, 10, 12), 1)
         image = sitk.GetImageFromArray(rng.normal(0, 1, mask.shape).astype(np.float32))
         image.SetSpacing((0.8, 0.8, 3.0))
@@ -265,21 +268,21 @@ def test_folder_reads_nifti_mha_volumes_and_keeps_geometry(tmp_path):
             "images": str(tmp_path / "images"),
             "masks": str(tmp_path / "masks"),
             "labels": {"background": 0, "organ": 1},
-            "test_fraction": 0.5,
+            "test_fraction": 1 / 6,
         },
     }
     for suffix in (".nii.gz", ".mha"):
         config["source"].update(image_pattern="{case}" + suffix, mask_pattern="{case}" + suffix)
         out = tmp_path / f"out{suffix}"
         description = convert_and_verify(config, out)
-        assert description["file_ending"] == ".nii.gz" and description["numTraining"] == 1
+        assert description["file_ending"] == ".nii.gz" and description["numTraining"] == 5
         written = sitk.ReadImage(str(next((out / "imagesTr").glob("*_0000.nii.gz"))))
         assert written.GetSpacing() == pytest.approx((0.8, 0.8, 3.0))
         assert written.GetSize() == (12, 10, 5)
 
 
 def test_folder_reads_16_bit_tiff_and_jpeg(tmp_path):
-    config = folder_dataset(tmp_path, count=3)
+    config = folder_dataset(tmp_path)
     for index, image in enumerate(sorted((tmp_path / "images").iterdir())):
         pixels = np.asarray(Image.open(image)).astype(np.uint16) * 200
         image.unlink()
@@ -347,7 +350,7 @@ def test_empty_folder(tmp_path):
 
 
 def test_duplicated_case_id(tmp_path):
-    config = folder_dataset(tmp_path, count=3)
+    config = folder_dataset(tmp_path)
     lines = [
         "image,mask,case",
         "images/case_00.png,masks/case_00_mask.png,a",

@@ -28,7 +28,7 @@ def cut(path, keep=0.5):
 
 
 def test_truncated_nifti_image(tmp_path):
-    replicas.brats2021(tmp_path / "BraTS2021", cases=3)
+    replicas.brats2021(tmp_path / "BraTS2021", cases=6)
     cut(tmp_path / "BraTS2021" / "BraTS2021_00001" / "BraTS2021_00001_flair.nii.gz")
     assert_fails_cleanly(
         dataset("brats2021", tmp_path / "BraTS2021"),
@@ -48,7 +48,7 @@ def test_truncated_nifti_mask(tmp_path):
 
 
 def test_nifti_gzip_checksum_mismatch(tmp_path):
-    replicas.brats2021(tmp_path / "BraTS2021", cases=3)
+    replicas.brats2021(tmp_path / "BraTS2021", cases=6)
     seg = tmp_path / "BraTS2021" / "BraTS2021_00002" / "BraTS2021_00002_seg.nii.gz"
     data = bytearray(seg.read_bytes())
     data[-8] ^= 0xFF  # the CRC-32 of the uncompressed data, first of the 8 trailing bytes
@@ -60,8 +60,9 @@ def test_nifti_gzip_checksum_mismatch(tmp_path):
     )
 
 
-def volume_folder(tmp_path, suffix, count=3, shape=(6, 10, 12)):
-    """A folder source of `count` volumes `volXX<suffix>` with masks of the same name."""
+def volume_folder(tmp_path, suffix, count=7, shape=(6, 10, 12)):
+    """A folder source of `count` volumes `volXX<suffix>` with masks of the same name, a quarter
+    drawn for testing."""
     rng = np.random.default_rng(0)
     for folder in ("images", "masks"):
         (tmp_path / folder).mkdir()
@@ -80,6 +81,7 @@ def volume_folder(tmp_path, suffix, count=3, shape=(6, 10, 12)):
             "image_pattern": "{case}" + suffix,
             "mask_pattern": "{case}" + suffix,
             "labels": {"background": 0, "organ": 1},
+            "test_fraction": 0.25,
         },
     }
 

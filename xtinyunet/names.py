@@ -23,6 +23,8 @@ BASE_CONFIGURATION = "2d"
 CANDIDATE_PREFIX = f"{BASE_CONFIGURATION}_xtiny"
 # A dataset's own folds, nnU-Net's name for them (raw folder, then beside the plans).
 SPLITS_FILE = "splits_final.json"
+# The folds of nnU-Net's own split, made when a dataset brings none: each needs a training case.
+NNUNET_DEFAULT_FOLDS = 5
 # A finished training's checkpoint in nnU-Net's fold folder.
 CHECKPOINT = "checkpoint_final.pth"
 # <trainer>_NoDeepSupervision (xtinyunet/training/trainers/): for networks with a single output.

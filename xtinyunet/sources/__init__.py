@@ -15,7 +15,7 @@ from pathlib import Path
 from xtinyunet.io import staged_directory
 from xtinyunet.sources import acdc, brats2021, busbra, echonet, fives, folder, isic2018
 from xtinyunet.sources.nnunet_raw import check_nnunet_raw_folder, link_nnunet_raw_folder
-from xtinyunet.sources.raw_dataset import write_raw_dataset
+from xtinyunet.sources.raw_dataset import check_case_counts, write_raw_dataset
 from xtinyunet.sources.synthetic import SyntheticParams, write_synthetic_dataset
 
 CONVERTERS = {
@@ -69,9 +69,11 @@ def check_source(dataset: dict) -> None:
     kind = source.get("type")
     if kind == "synthetic":
         try:
-            SyntheticParams.from_config(source)
+            params = SyntheticParams.from_config(source)
         except TypeError as error:
             raise ValueError(f"dataset {name}: source: {error}") from None
+        where = f"dataset {name}: source.num_train {params.num_train}, num_test {params.num_test}"
+        check_case_counts(params.num_train, params.num_test, own_folds=False, where=where)
     elif kind == "nnunet_raw":
         if not source.get("path"):
             raise ValueError(f"dataset {name}: source.path is required for type nnunet_raw")

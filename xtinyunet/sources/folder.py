@@ -99,6 +99,11 @@ def check(source: dict, where: str) -> None:
             raise ValueError(f"{where}: source.{key} is required (or give source.pairs_csv)")
     if ("test_images" in source) != ("test_masks" in source):
         raise ValueError(f"{where}: source.test_images and source.test_masks go together")
+    if "test_images" not in source and not source.get("test_fraction"):
+        raise ValueError(
+            f"{where}: source: no test split; give test_images and test_masks, or test_fraction "
+            "(every model's Dice is reported on labelled test cases)"
+        )
 
 
 def describe(source: dict, name: str, where: str) -> RawDataset:

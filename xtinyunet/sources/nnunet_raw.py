@@ -14,6 +14,7 @@ from pathlib import Path
 from xtinyunet.io import staged_directory
 from xtinyunet.names import SPLITS_FILE
 from xtinyunet.sources.images import check_complete
+from xtinyunet.sources.raw_dataset import check_case_counts
 
 REQUIRED_FOLDERS = ("imagesTr", "labelsTr")
 LINKED_FOLDERS = REQUIRED_FOLDERS + ("imagesTs", "labelsTs")
@@ -37,6 +38,15 @@ def check_nnunet_raw_folder(folder: Path, name: str) -> None:
     for sub in REQUIRED_FOLDERS:
         if not (folder / sub).is_dir():
             raise ValueError(f"{where}: missing folder {sub}/")
+    labelled_tests = folder / "labelsTs"
+    num_test = (
+        sum(p.name.endswith(description["file_ending"]) for p in labelled_tests.iterdir())
+        if labelled_tests.is_dir()
+        else 0
+    )
+    check_case_counts(
+        int(description["numTraining"]), num_test, (folder / SPLITS_FILE).is_file(), where
+    )
 
 
 def dataset_files(folder: Path) -> list[Path]:

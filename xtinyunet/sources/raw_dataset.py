@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from xtinyunet.io import atomic_write_json, staged_directory
-from xtinyunet.names import SPLITS_FILE
+from xtinyunet.names import NNUNET_DEFAULT_FOLDS, SPLITS_FILE
 from xtinyunet.sources.images import (
     FILE_ENDING,
     READER,
@@ -105,6 +105,22 @@ def case_id_problem(case_id) -> str | None:
     return None
 
 
+def check_case_counts(num_training: int, num_test: int, own_folds: bool, where: str) -> None:
+    """Refuse a dataset the workflow cannot finish: without its own folds nnU-Net splits the
+    training cases into NNUNET_DEFAULT_FOLDS folds, one case at least in each; and the tables
+    report Dice on labelled test cases."""
+    if not own_folds and num_training < NNUNET_DEFAULT_FOLDS:
+        raise ValueError(
+            f"{where}: {num_training} training cases; nnU-Net's {NNUNET_DEFAULT_FOLDS}-fold split "
+            f"needs at least {NNUNET_DEFAULT_FOLDS} (or a dataset that brings its own folds)"
+        )
+    if num_test < 1:
+        raise ValueError(
+            f"{where}: no labelled test cases; the workflow reports every model's Dice on a "
+            "labelled test split (imagesTs and labelsTs)"
+        )
+
+
 def check_cases(dataset: RawDataset, where: str) -> None:
     """The checks that need no pixels: cases exist, ids are safe file names and unique, splits
     known, one family."""
@@ -124,6 +140,9 @@ def check_cases(dataset: RawDataset, where: str) -> None:
             raise ValueError(f"{case.origin}: split {case.split!r} is not one of {SPLITS}")
     if not any(case.split == "train" for case in dataset.cases):
         raise ValueError(f"{where}: no training cases")
+    num_training = sum(case.split == "train" for case in dataset.cases)
+    own_folds = dataset.make_splits is not None or any(c.fold is not None for c in dataset.cases)
+    check_case_counts(num_training, len(dataset.cases) - num_training, own_folds, where)
     families = {case.family for case in dataset.cases}
     if len(families) > 1:
         odd = next(c for c in dataset.cases if c.family != dataset.cases[0].family)

@@ -18,6 +18,7 @@ from xtinyunet.code_version import TRAINING_FINGERPRINT_FILE, code_version
 from xtinyunet.io import atomic_write_json, file_sha256, read_json
 from xtinyunet.names import (
     CANDIDATE_PLANS_FILE,
+    NNUNET_DEFAULT_FOLDS,
     SPLITS_FILE,
 )
 from xtinyunet.nnunet_compat import nnunet_trainer_class, threadpools_looked_up_once
@@ -87,7 +88,8 @@ def ensure_splits_file(preprocessed_dir, plans: dict, configuration: str) -> Non
     data_dir = str(Path(preprocessed_dir) / data_identifier)
     identifiers = sorted(infer_dataset_class(data_dir).get_identifiers(data_dir))
     # nnU-Net's own seed and fold count for its default split.
-    atomic_write_json(splits_file, generate_crossval_split(identifiers, seed=12345, n_splits=5))
+    split = generate_crossval_split(identifiers, seed=12345, n_splits=NNUNET_DEFAULT_FOLDS)
+    atomic_write_json(splits_file, split)
 
 
 def check_fold(preprocessed_dir, fold: int) -> None:
