@@ -204,6 +204,22 @@ def selection_benchmarks(wildcards):
     )
 
 
+def selection_score_records(wildcards):
+    candidates = candidate_configurations(wildcards.dataset)
+    return targets.selection_score_records(
+        LAYOUT, wildcards.dataset, *SCORING.primary_run, candidates
+    )
+
+
+def sweep_summaries(wildcards):
+    models = trained_models(wildcards.dataset)
+    return targets.sweep_summaries(LAYOUT, wildcards.dataset, models, TRAINING.folds)
+
+
+def primary_scores_table(wildcards):
+    return LAYOUT.scores_table(wildcards.dataset, *SCORING.primary_run)
+
+
 def sweep_benchmarks(wildcards):
     models = trained_models(wildcards.dataset)
     return targets.sweep_benchmarks(LAYOUT, wildcards.dataset, models, TRAINING.folds)

@@ -115,6 +115,11 @@ rule write_cost_ledger:
     input:
         selection=selection_benchmarks,
         sweep=sweep_benchmarks,
+        # The devices the jobs ran on: in the sweep's evaluation summaries, and in the score
+        # records, which the scores table is gathered from (they are listed as params).
+        sweep_summaries=sweep_summaries,
+        scores_table=primary_scores_table,
+        candidates=written_candidates,
     output:
         report(
             LAYOUT.cost_file("{dataset}"),
@@ -128,7 +133,6 @@ rule write_cost_ledger:
     conda:
         "../envs/xtinyunet.yaml"
     params:
-        scoring_device=SCORING.device,
-        training_device=TRAINING.device,
+        score_records=selection_score_records,
     script:
         "../workflow_scripts/write_cost_ledger.py"

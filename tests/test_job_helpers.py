@@ -37,3 +37,21 @@ def test_kept_memory_spares_the_page_faults_of_each_new_large_buffer():
     pages = 64 * 2**20 // resource.getpagesize()
     assert faults("default") >= 10 * pages * 0.9
     assert faults("kept") < pages
+
+
+def test_auto_runs_on_a_gpu_where_torch_sees_one_else_on_the_cpu():
+    import torch
+
+    from xtinyunet.jobs import resolve_device
+
+    assert resolve_device("auto", "training.device") == (
+        "cuda" if torch.cuda.is_available() else "cpu"
+    )
+    assert resolve_device("cpu", "training.device") == "cpu"
+    with pytest.raises(
+        ValueError, match=r"scoring.device must be one of auto, cpu, cuda, got 'gpu'"
+    ):
+        resolve_device("gpu", "scoring.device")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match=r"training.device is 'cuda' but torch sees no"):
+            resolve_device("cuda", "training.device")

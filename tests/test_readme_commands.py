@@ -338,7 +338,7 @@ def test_make_demo_runs_the_whole_chain(typed_in_order):
     assert {row[0] for row in models} == {"XTinyU-Net", "nnU-Net"}
     for _, config, trainer, fold, *_ in models:
         model = f"{DATASET} {trainer}__{config} fold {fold}"
-        assert re.search(rf"^trained {model} in \d+ s$", said(demo), re.MULTILINE)
+        assert re.search(rf"^trained {model} in \d+ s on cpu$", said(demo), re.MULTILINE)
         assert re.search(
             rf"^{model}: Dice \d+\.\d\d ± \d+\.\d\d % on 2 test cases$", said(demo), re.MULTILINE
         ), said(demo)[-3000:]

@@ -521,6 +521,25 @@ def test_manifest_records_code_versions_config_and_data(finished_run):
 
 
 @pytest.mark.e2e
+def test_every_record_states_the_device_its_job_ran_on(finished_run):
+    """The config leaves scoring.device and training.device at `auto`: each score record,
+    training fingerprint and evaluation summary says where `auto` put its job."""
+    import torch
+
+    _, results = finished_run
+    used = "cuda" if torch.cuda.is_available() else "cpu"
+    score_records = list(results.glob("Dataset*/scores/*/*.json"))
+    fingerprints = list((results / "nnUNet_results").rglob("training_fingerprint.json"))
+    summaries = list(results.glob("Dataset*/evaluation/*/fold_?.json"))
+    assert score_records and fingerprints and summaries
+    assert {read_json(path)["settings"]["device"] for path in score_records} == {used}
+    assert {read_json(path)["device"] for path in fingerprints + summaries} == {used}
+    for dataset in ("Dataset811_GrayUS", "Dataset812_ColourRaw"):
+        ledger = list(csv.DictReader(open(results / dataset / "cost.csv")))
+        assert ledger[0]["device"] == used
+
+
+@pytest.mark.e2e
 def test_the_readmes_report_command_writes_the_report(finished_run):
     workdir, _ = finished_run
     run = subprocess.run(

@@ -2,13 +2,14 @@ from pathlib import Path
 
 from xtinyunet.code_version import write_code_version
 from xtinyunet.io import staged_directory
-from xtinyunet.jobs import announce, keep_freed_memory, log_to, use_nnunet_env
+from xtinyunet.jobs import announce, keep_freed_memory, log_to, resolve_device, use_nnunet_env
 
 
 def main(snakemake):
     log_to(snakemake.log[0])
     keep_freed_memory()
-    use_nnunet_env(snakemake.params.env, snakemake.threads, snakemake.params.device)
+    device = resolve_device(snakemake.params.device, "training.device")
+    use_nnunet_env(snakemake.params.env, snakemake.threads, device)
     from xtinyunet.evaluation.evaluate import evaluate_model
     from xtinyunet.evaluation.prediction import predict
 
@@ -22,7 +23,7 @@ def main(snakemake):
                 int(wildcards.fold),
                 images,
                 staging,
-                snakemake.params.device,
+                device,
             )
         else:
             print(f"{images}: no test images, nothing to predict")
@@ -41,6 +42,7 @@ def main(snakemake):
             "config": wildcards.configuration,
             "trainer": wildcards.trainer,
             "fold": int(wildcards.fold),
+            "device": device,
         },
     )
     model = (

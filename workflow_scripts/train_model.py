@@ -1,13 +1,14 @@
 import time
 from pathlib import Path
 
-from xtinyunet.jobs import announce, keep_freed_memory, log_to, use_nnunet_env
+from xtinyunet.jobs import announce, keep_freed_memory, log_to, resolve_device, use_nnunet_env
 
 
 def main(snakemake):
     log_to(snakemake.log[0])
     keep_freed_memory()
-    use_nnunet_env(snakemake.params.env, snakemake.threads, snakemake.params.device)
+    device = resolve_device(snakemake.params.device, "training.device")
+    use_nnunet_env(snakemake.params.env, snakemake.threads, device)
     from xtinyunet.training.runs import train
 
     started = time.perf_counter()
@@ -17,14 +18,14 @@ def main(snakemake):
         fold=int(snakemake.wildcards.fold),
         trainer=snakemake.wildcards.trainer,
         output_folder=Path(snakemake.output[0]).parent,
-        device=snakemake.params.device,
+        device=device,
         seed=snakemake.params.seed,
         final_validation=snakemake.params.final_validation,
     )
     wildcards = snakemake.wildcards
     announce(
         f"trained {wildcards.dataset} {wildcards.trainer}__{wildcards.configuration} fold "
-        f"{wildcards.fold} in {time.perf_counter() - started:.0f} s"
+        f"{wildcards.fold} in {time.perf_counter() - started:.0f} s on {device}"
     )
 
 

@@ -7,7 +7,7 @@ from xtinyunet.reporting.cost import cost_ledger, write_cost_ledger
 rows = cost_ledger(
     snakemake.input.selection,
     snakemake.input.sweep,
-    snakemake.params.scoring_device,
-    snakemake.params.training_device,
+    snakemake.params.score_records,
+    snakemake.input.sweep_summaries,
 )
 write_cost_ledger(snakemake.output[0], rows)

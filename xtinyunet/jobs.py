@@ -50,6 +50,28 @@ def keep_freed_memory() -> None:
     mallopt(M_TRIM_THRESHOLD, FREED_MEMORY_KEPT)
 
 
+# What scoring.device and training.device may say; `auto` is the default.
+DEVICE_SETTINGS = ("auto", "cpu", "cuda")
+
+
+def resolve_device(setting: str, key: str) -> str:
+    """The device a job runs on, `cpu` or `cuda`: `auto` is CUDA where torch sees a GPU (a
+    cluster's GPU node), else the CPU. An explicit `cuda` without a GPU is an error naming
+    `key`, the config key that asked for it. Every record the job writes states the result."""
+    if setting not in DEVICE_SETTINGS:
+        raise ValueError(f"{key} must be one of {', '.join(DEVICE_SETTINGS)}, got {setting!r}")
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"{key} is 'cuda' but torch sees no CUDA GPU on this machine; set {key}: auto or "
+            "cpu, or run the job on a GPU node"
+        )
+    return setting
+
+
 def use_nnunet_env(env: dict, threads: int, device: str) -> None:
     """Point nnU-Net at the results directory and size its pools and torch to the job's CPUs.
 

@@ -180,6 +180,19 @@ def sweep_benchmarks(
     ]
 
 
+def sweep_summaries(layout: ResultsLayout, dataset: str, models: list[TrainedModel], folds) -> list:
+    """The evaluation summaries of the sweep's models: each states the device it ran on."""
+    sweep = [model for model in models if model.model == SWEEP]
+    return evaluation_files(layout, dataset, sweep, folds, ".json")
+
+
+def selection_score_records(
+    layout: ResultsLayout, dataset: str, seed, k, candidates: list[str]
+) -> list:
+    """The score record of each candidate of a selection: each states the device it ran on."""
+    return [layout.score_file(dataset, seed, k, configuration) for configuration in candidates]
+
+
 def selection_benchmarks(
     layout: ResultsLayout, dataset: str, seed, k, candidates: list[str] | None
 ) -> list:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from xtinyunet.code_version import code_version
 from xtinyunet.io import atomic_write_json, read_csv, read_json, write_csv
+from xtinyunet.jobs import resolve_device
 from xtinyunet.plans.candidates import cap_of
 from xtinyunet.scoring.metric_names import PRIMARY_METRIC, score_column
 
@@ -26,11 +27,12 @@ def proxy_columns(metrics) -> tuple[str, ...]:
 
 def scoring_settings(params) -> dict:
     """What a score record states it was scored with, from a scoring rule's params (the one-job
-    and the per-candidate rule alike)."""
+    and the per-candidate rule alike): the device is the one this job uses (scoring.device
+    `auto` resolved)."""
     return {
         "num_images": params.num_images,
         "batch_size": params.batch_size,
-        "device": params.device,
+        "device": resolve_device(params.device, "scoring.device"),
         "precision": params.precision,
         "metrics": list(params.metrics),
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from xtinyunet.jobs import resolve_device
 from xtinyunet.plans.configuration import resolved_configuration
 from xtinyunet.plans.networks import build_network, count_parameters
 from xtinyunet.scoring.jacobian import SCORING_NOW, at_a_batch_size_that_fits
@@ -53,17 +54,6 @@ class Score:
     # What the job ran with: the batch size that fit, torch's threads.
     batch_size_used: int | None = None
     threads: int | None = None
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            "scoring.device is 'cuda' but torch sees no CUDA GPU on this machine; "
-            "set scoring.device: cpu or run the job on a GPU node"
-        )
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"scoring.device must be 'cpu' or 'cuda', got {name!r}")
-    return torch.device(name)
 
 
 def device_name(device: torch.device) -> str:
@@ -163,7 +153,7 @@ def score_candidate(
     seed: int,
     num_images: int | None = None,
     batch_size: int | str = "auto",
-    device: str = "cpu",
+    device: str = "auto",
     precision: str = "float32",
     metrics=(PRIMARY_METRIC,),
 ) -> Score:
@@ -192,7 +182,7 @@ def check_options(batch_size, device: str, precision: str, metrics) -> None:
         raise ValueError(f"scoring.precision must be one of {list(PRECISIONS)}, got {precision!r}")
     check_batch_size(batch_size)
     check_metrics(metrics)
-    resolve_device(device)
+    resolve_device(device, "scoring.device")
 
 
 def score_sample(
@@ -209,7 +199,7 @@ def score_sample(
 ) -> Score:
     """score_candidate on sample images already read (`seconds_load`: what reading them took)."""
     check_options(batch_size, device, precision, metrics)
-    target = resolve_device(device)
+    target = torch.device(resolve_device(device, "scoring.device"))
     dtype = PRECISIONS[precision]
 
     started = time.perf_counter()
