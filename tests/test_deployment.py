@@ -400,6 +400,9 @@ def test_auditing_a_checkpoint_that_would_run_code_is_a_fail_line_and_runs_nothi
     failed = [what for ok, what in checks(results, dataset) if not ok]
     assert any(f"{checkpoint}: refused, it holds more than" in what for what in failed), failed
     assert not marker.exists()
+    torch.save([weights["network_weights"]], checkpoint)  # readable, but not a checkpoint
+    failed = [what for ok, what in checks(results, dataset) if not ok]
+    assert any(f"{checkpoint}: not an nnU-Net checkpoint (a list)" in w for w in failed), failed
 
 
 def test_outputs_of_the_wrong_shape_never_agree():
