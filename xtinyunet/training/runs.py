@@ -22,12 +22,10 @@ from xtinyunet.names import (
     SPLITS_FILE,
 )
 from xtinyunet.nnunet_compat import nnunet_trainer_class, threadpools_looked_up_once
+from xtinyunet.training.checkpoints import LATEST_CHECKPOINT, keep_a_readable_checkpoint
 from xtinyunet.training.trainer_names import check_trainer_name, is_project_trainer
 
 log = logging.getLogger(__name__)
-
-# nnU-Net keeps it while a training runs and deletes it when the training finishes.
-LATEST_CHECKPOINT = "checkpoint_latest.pth"
 
 
 def trainer_class(name: str) -> type:
@@ -44,12 +42,19 @@ def trainer_class(name: str) -> type:
 
 
 def training_fingerprint(
-    preprocessed_dir, plans: dict, configuration: str, trainer: str, fold: int, seed: int | None
+    preprocessed_dir,
+    plans: dict,
+    configuration: str,
+    trainer: str,
+    fold: int,
+    seed: int | None,
+    device: str,
 ) -> dict:
     """What defines one training: a checkpoint may only be continued by a job with the same.
 
     The configuration as nnU-Net resolves it (inherited keys included), the dataset's
-    fingerprint and validation folds, trainer, fold, seed and the code and library versions.
+    fingerprint and validation folds, trainer, fold, seed, the device it runs on (cpu or cuda)
+    and the code and library versions.
     """
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
@@ -66,6 +71,7 @@ def training_fingerprint(
         "trainer": trainer,
         "fold": fold,
         "seed": seed,
+        "device": device,
         "code_version": code_version(),
         "versions": {name: metadata.version(name) for name in ("nnunetv2", "torch")},
     }
@@ -109,7 +115,8 @@ def prepare_output_folder(output_folder, fingerprint: dict) -> bool:
 
     Only an unfinished attempt of the same job is continued: nnU-Net keeps checkpoint_latest.pth
     until a training finishes. Anything else in the folder (a finished model's best checkpoint, a
-    run on other plans or data) is cleared, so that nnU-Net cannot continue from it.
+    run on other plans or data) is cleared, so that nnU-Net cannot continue from it. So is an
+    unfinished attempt none of whose checkpoints can be read (checkpoints.py).
     """
     output_folder = Path(output_folder)
     fingerprint_file = output_folder / TRAINING_FINGERPRINT_FILE
@@ -118,15 +125,15 @@ def prepare_output_folder(output_folder, fingerprint: dict) -> bool:
             earlier = read_json(fingerprint_file)
         except (OSError, ValueError):
             earlier = None
-        if earlier == fingerprint:
-            log.info("continuing the unfinished training in %s", output_folder)
+        if earlier == fingerprint and keep_a_readable_checkpoint(output_folder):
             return True
-        log.warning(
-            "%s: the unfinished training there was made from other inputs (%s); starting from "
-            "epoch 0 in a clean folder",
-            output_folder,
-            ", ".join(_differences(earlier, fingerprint)),
-        )
+        if earlier != fingerprint:
+            log.warning(
+                "%s: the unfinished training there was made from other inputs (%s); starting "
+                "from epoch 0 in a clean folder",
+                output_folder,
+                ", ".join(_differences(earlier, fingerprint)),
+            )
     elif output_folder.exists() and any(output_folder.iterdir()):
         log.info(
             "%s: no unfinished training to continue; starting from epoch 0 in a clean folder",
@@ -168,6 +175,7 @@ def train(
 ) -> None:
     """Train one fold with nnU-Net, as `nnUNetv2_train` does, with the project's additions.
 
+    - `device` is `cpu` or `cuda` (jobs.resolve_device turns training.device into one).
     - `seed` seeds the training (nnU-Net itself does not); None leaves it unseeded.
     - An unfinished attempt of the same job (same fingerprint) is continued; otherwise the
       training starts from epoch 0 in a clean folder.
@@ -185,7 +193,9 @@ def train(
     plans = read_json(preprocessed_dir / CANDIDATE_PLANS_FILE)
     ensure_splits_file(preprocessed_dir, plans, configuration)
     check_fold(preprocessed_dir, fold)
-    fingerprint = training_fingerprint(preprocessed_dir, plans, configuration, trainer, fold, seed)
+    fingerprint = training_fingerprint(
+        preprocessed_dir, plans, configuration, trainer, fold, seed, device
+    )
     resume = prepare_output_folder(output_folder, fingerprint)
     if seed is not None:
         seed_training(seed)
