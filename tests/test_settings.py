@@ -106,6 +106,15 @@ def test_an_unknown_metric_is_refused():
     refused("config.yaml: scoring.metrics: ", scoring={"metrics": ["jacobian", "zen"]})
 
 
+def test_a_lower_precision_with_another_metric_is_refused():
+    refused(
+        r"config.yaml: scoring.precision bfloat16 scores the jacobian only; scoring.metrics also "
+        "lists naswot",
+        scoring={"precision": "bfloat16", "metrics": ["jacobian", "naswot"]},
+    )
+    assert settings_of(scoring={"precision": "bfloat16"}).scoring.precision == "bfloat16"
+
+
 def test_unknown_trainers_models_and_baselines_are_refused_naming_the_key():
     refused(
         "config.yaml: training.trainers.nnunet: nnU-Net has no trainer 'nnUNetTrainer_7epochz'",

@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass, field
 
 from xtinyunet.names import BASELINES, check_baseline_name, check_patch_size
-from xtinyunet.scoring.metric_names import PRIMARY_METRIC, check_metrics
+from xtinyunet.scoring.metric_names import PRIMARY_METRIC, check_metrics, check_precision_metrics
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.training.trainer_names import check_trainer_name, training_iterations
 
@@ -183,6 +183,10 @@ def _scoring(scoring: dict) -> ScoringSettings:
         check_metrics(scoring["metrics"])
     except ValueError as error:
         raise ValueError(f"config.yaml: scoring.metrics: {error}") from None
+    try:
+        check_precision_metrics(scoring["precision"], scoring["metrics"])
+    except ValueError as error:
+        raise ValueError(f"config.yaml: {error}") from None
     return ScoringSettings(
         seeds=list(scoring["seeds"]),
         num_images=[str(k) for k in scoring["num_images"]],

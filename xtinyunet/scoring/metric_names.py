@@ -42,3 +42,18 @@ def check_metrics(names: Sequence[str]) -> None:
 def score_column(metric: str) -> str:
     """The metric's column in the scores table; the paper's keeps its name, `sensitivity`."""
     return "sensitivity" if metric == PRIMARY_METRIC else metric
+
+
+# scoring.precision values faster than float32 and less exact (xtinyunet/scoring/precision.py):
+# the other metrics rely on exact activation signs or on float64 ranges (synflow).
+LOWER_PRECISIONS = ("bfloat16", "tf32")
+
+
+def check_precision_metrics(precision: str, names: Sequence[str]) -> None:
+    """Raise ValueError naming scoring.precision if a lower precision meets another metric."""
+    others = [name for name in names if name != PRIMARY_METRIC]
+    if precision in LOWER_PRECISIONS and others:
+        raise ValueError(
+            f"scoring.precision {precision} scores the {PRIMARY_METRIC} only; scoring.metrics "
+            f"also lists {', '.join(others)}"
+        )

@@ -29,7 +29,9 @@ CPU_MAX_BATCH = 8
 # error); a batch that does not fit after all is halved by the scorer.
 GPU_MEMORY_SHARE = 0.5
 GPU_MAX_BATCH = 32
-BYTES = {"float32": 4, "float64": 8}
+# Bytes per activation element, by scoring.precision (xtinyunet/scoring/precision.py); bfloat16
+# counts 4: autograd keeps its normalisations' float32 inputs and outputs.
+BYTES = {"float32": 4, "float64": 8, "bfloat16": 4, "tf32": 4}
 # OpenMP threads that spin while waiting make a multi-threaded job several times slower on a
 # machine whose cores are also busy with other work; sleeping threads cost nothing there.
 OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}

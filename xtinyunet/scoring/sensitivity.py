@@ -21,12 +21,11 @@ from xtinyunet.plans.configuration import resolved_configuration
 from xtinyunet.plans.networks import build_network, count_parameters
 from xtinyunet.scoring.jacobian import SCORING_NOW, at_a_batch_size_that_fits
 from xtinyunet.scoring.metric_names import PRIMARY_METRIC, check_metrics
+from xtinyunet.scoring.precision import STORAGE, check_precision, computing_in
 from xtinyunet.scoring.proxies import measure
 from xtinyunet.scoring.resources import cpu_batch_size, gpu_batch_size
 
 log = logging.getLogger(__name__)
-
-PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass(frozen=True)
@@ -176,13 +175,17 @@ def score_candidate(
     )
 
 
+def computed_in(precision, network, device, metrics, images, batch_size, seed):
+    """proxies.measure, its arithmetic that of `precision` (xtinyunet/scoring/precision.py)."""
+    with computing_in(precision, network, device):
+        return measure(metrics, network, images, batch_size, seed)
+
+
 def check_options(batch_size, device: str, precision: str, metrics) -> None:
     """Bad settings fail before anything is read."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"scoring.precision must be one of {list(PRECISIONS)}, got {precision!r}")
     check_batch_size(batch_size)
     check_metrics(metrics)
-    resolve_device(device, "scoring.device")
+    check_precision(precision, torch.device(resolve_device(device, "scoring.device")), metrics)
 
 
 def score_sample(
@@ -200,7 +203,7 @@ def score_sample(
     """score_candidate on sample images already read (`seconds_load`: what reading them took)."""
     check_options(batch_size, device, precision, metrics)
     target = torch.device(resolve_device(device, "scoring.device"))
-    dtype = PRECISIONS[precision]
+    dtype = STORAGE[precision]
 
     started = time.perf_counter()
     network = build_network(plans, configuration, dataset_json, seed).to(target, dtype)
@@ -217,7 +220,7 @@ def score_sample(
     scoring_now = SCORING_NOW.set(configuration)
     try:
         (proxies, seconds), used = at_a_batch_size_that_fits(
-            lambda size: measure(metrics, network, images, size, seed),
+            lambda size: computed_in(precision, network, target, metrics, images, size, seed),
             size,
             configuration,
             target,
