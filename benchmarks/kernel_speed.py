@@ -32,6 +32,17 @@ from xtinyunet.scoring.resources import candidate_threads, cpu_batch_size  # noq
 from xtinyunet.scoring.sensitivity import load_sample_images  # noqa: E402
 
 
+def pass_flops(network: torch.nn.Module, image: torch.Tensor) -> int:
+    """FLOPs (2 x MACs) of one image's input-gradient pass, forward and backward, as torch's
+    counter counts what the pass runs (no weight gradients: only the input's is computed)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        input_gradient_norms(network, image, 1)
+    return int(counter.get_total_flops())
+
+
 def timed(compute) -> tuple[np.ndarray, float]:
     started = time.perf_counter()
     norms = compute()
@@ -78,8 +89,12 @@ def main() -> None:
         load_sample_images(preprocessed, plans, first, args.images, 369).images
     )
     print(f"\n{preprocessed.name}, {len(images)} images, float32, s/image after one warm-up batch")
-    print("| candidate | batch, threads | eager | " + " | ".join(args.variants) + " |")
-    print("|---|---|---|" + "---|" * len(args.variants))
+    print(
+        "| candidate | GFLOP/image | batch, threads | eager (GFLOP/s) | "
+        + " | ".join(args.variants)
+        + " |"
+    )
+    print("|---|---|---|---|" + "---|" * len(args.variants))
     for candidate in candidates:
         name = candidate["configuration"]
         threads = candidate_threads(plans, name, args.cores)
@@ -88,7 +103,8 @@ def main() -> None:
         eager_network = build_network(plans, name, dataset_json, 369)
         input_gradient_norms(eager_network, images[:batch], batch)
         reference, eager = timed(lambda: input_gradient_norms(eager_network, images, batch))
-        cells = [f"{eager / len(images):.4f}"]
+        flops = pass_flops(eager_network, images[:1])
+        cells = [f"{eager / len(images):.4f} ({flops * len(images) / eager / 1e9:.0f})"]
         for variant in args.variants:
             network = build_network(plans, name, dataset_json, 369)
             try:
@@ -106,7 +122,7 @@ def main() -> None:
                 f"{seconds / len(images):.4f} ({eager / seconds:.2f}x, rel. diff {difference:.1e}"
                 + (f", prepared in {prepared:.1f} s)" if prepared > 0.5 else ")")
             )
-        print(f"| {name} | {batch}, {threads} | " + " | ".join(cells) + " |")
+        print(f"| {name} | {flops / 1e9:.2f} | {batch}, {threads} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

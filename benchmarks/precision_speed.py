@@ -88,7 +88,7 @@ def main() -> None:
         f"torch {torch.__version__}, device {args.device}, load {os.getloadavg()[0]:.1f} at start"
     )
     for key in args.dataset:
-        preprocessed, _ = scoring_speed.prepared(args.workdir / key, key, args.images)
+        preprocessed, _ = scoring_speed.prepared(args.workdir / key, key, images or "all")
         reference = scored(preprocessed, images, "float32", args.device, args.cores, args.runs)
         chosen = select(rows_for_selection(reference))["config"]
         for precision in args.precision:
