@@ -49,6 +49,18 @@ def timed(compute) -> tuple[np.ndarray, float]:
     return norms, time.perf_counter() - started
 
 
+class Scripted(torch.nn.Module):
+    """A frozen TorchScript network as a module input_gradient_norms can call (it switches the
+    weights' gradients off, which a ScriptModule does not allow; a frozen one has none)."""
+
+    def __init__(self, scripted):
+        super().__init__()
+        self.scripted = scripted
+
+    def forward(self, images):
+        return self.scripted(images)
+
+
 def variant_network(variant: str, network: torch.nn.Module, example: torch.Tensor):
     """(the network to score with, the images' memory format, seconds spent preparing it)."""
     started = time.perf_counter()
@@ -62,8 +74,9 @@ def variant_network(variant: str, network: torch.nn.Module, example: torch.Tenso
         input_gradient_norms(network, example, len(example))
     elif variant == "onednn":
         torch.jit.enable_onednn_fusion(True)
+        network.requires_grad_(False)
         with torch.no_grad():
-            network = torch.jit.freeze(torch.jit.trace(network.eval(), example))
+            network = Scripted(torch.jit.freeze(torch.jit.trace(network.eval(), example)))
     return network, memory_format, time.perf_counter() - started
 
 
