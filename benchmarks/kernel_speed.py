@@ -8,6 +8,7 @@ per job), and the largest relative difference of the per-image norms from eager'
 worth keeping only if every norm stays within 1e-4 relative and it is faster.
 
 Usage:  python benchmarks/kernel_speed.py [--images 16] [--variants channels_last compile onednn]
+        [--candidates 2d_xtiny512 ...] [--batch B] [--threads T]
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--variants", nargs="+", default=["channels_last", "compile", "onednn"])
     parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument("--candidates", nargs="+", help="only these configurations")
+    parser.add_argument("--batch", type=int, help="this batch size, not the job's")
+    parser.add_argument("--threads", type=int, help="this many threads, not the job's")
     parser.add_argument(
         "--workdir", type=Path, default=scoring_speed.REPO / "results" / "benchmark_scoring"
     )
@@ -110,8 +114,10 @@ def main() -> None:
     print("|---|---|---|---|" + "---|" * len(args.variants))
     for candidate in candidates:
         name = candidate["configuration"]
-        threads = candidate_threads(plans, name, args.cores)
-        batch = cpu_batch_size(plans, name, "float32")
+        if args.candidates and name not in args.candidates:
+            continue
+        threads = args.threads or candidate_threads(plans, name, args.cores)
+        batch = args.batch or cpu_batch_size(plans, name, "float32")
         torch.set_num_threads(threads)
         eager_network = build_network(plans, name, dataset_json, 369)
         input_gradient_norms(eager_network, images[:batch], batch)
