@@ -9,7 +9,10 @@ difference, Kendall's tau between the two orderings of the candidates by score, 
 knee selects the same candidate.
 
 Usage:  python benchmarks/precision_speed.py [--dataset isic brats] [--images 40]
-        [--precision bfloat16] [--runs 1] [--device cpu] [--workdir results/benchmark_scoring]
+        [--precision bfloat16] [--runs 1] [--device cpu] [--stage]
+        [--workdir results/benchmark_scoring]
+With --stage, first the whole scoring stage through Snakemake (`snakemake --cores CORES`, one
+job per scores table) in float32 and in each precision.
 """
 
 from __future__ import annotations
@@ -79,6 +82,10 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument(
+        "--stage", action="store_true", help="also the scoring stage through Snakemake"
+    )
+    parser.add_argument("--stage-only", action="store_true", help="the stage, nothing else")
+    parser.add_argument(
         "--workdir", type=Path, default=scoring_speed.REPO / "results" / "benchmark_scoring"
     )
     args = parser.parse_args()
@@ -88,7 +95,15 @@ def main() -> None:
         f"torch {torch.__version__}, device {args.device}, load {os.getloadavg()[0]:.1f} at start"
     )
     for key in args.dataset:
-        preprocessed, _ = scoring_speed.prepared(args.workdir / key, key, images or "all")
+        preprocessed, dataset = scoring_speed.prepared(args.workdir / key, key, images or "all")
+        if args.stage or args.stage_only:
+            for precision in ["float32", *args.precision]:
+                wall, cpu = scoring_speed.stage_seconds(
+                    args.workdir / key, dataset, images or "all", args.cores, False, precision
+                )
+                print(f"stage, {precision}: {wall:.1f} s wall, {cpu:.1f} s CPU")
+            if args.stage_only:
+                continue
         reference = scored(preprocessed, images, "float32", args.device, args.cores, args.runs)
         chosen = select(rows_for_selection(reference))["config"]
         for precision in args.precision:

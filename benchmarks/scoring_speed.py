@@ -265,9 +265,12 @@ def fixed_cost(preprocessed: Path, images) -> tuple[float, float, float]:
     return imports, loading, cpu
 
 
-def stage_seconds(workdir: Path, dataset: dict, images, cores: int, shipped: bool):
+def stage_seconds(
+    workdir: Path, dataset: dict, images, cores: int, shipped: bool, precision: str = "float32"
+):
     """Wall and CPU seconds of the scoring stage (every scores table, forced to rerun)."""
     scoring = {"jobs": "candidate", "batch_size": 8} if shipped else {"jobs": "table"}
+    scoring["precision"] = precision
     write_config(workdir, dataset, images, scoring)
     layout = ResultsLayout(workdir / "results")
     table = layout.scores_table(dataset_folder_name(dataset), SEED, images)
