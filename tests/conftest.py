@@ -2,6 +2,7 @@
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,31 @@ TINY_DATASET = {
     "name": "TinyUS",
     "source": {"type": "synthetic", "num_train": 12, "num_test": 2, "image_size": 32, "seed": 5},
 }
+
+
+class RunsCode:
+    """Pickled, it would run `touch MARKER` when loaded by a plain unpickler."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def needs_slurm() -> list:
+    """The marks of a module whose tests run on a Slurm cluster (tests/slurm/cluster.sh): skipped
+    when none answers, unless XTINYUNET_REQUIRE_SLURM says they must run (.ci/run)."""
+    up = bool(shutil.which("sinfo")) and (
+        subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
+    )
+    return [
+        pytest.mark.slurm,
+        pytest.mark.skipif(
+            not up and not os.environ.get("XTINYUNET_REQUIRE_SLURM"),
+            reason="no Slurm cluster: run `tests/slurm/cluster.sh start` first",
+        ),
+    ]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,7 +2,6 @@
 from the last readable checkpoint of the same attempt, or start again from epoch 0."""
 
 import logging
-import os
 import shutil
 import signal
 import subprocess
@@ -11,6 +10,7 @@ import time
 import numpy as np
 import torch
 
+from conftest import RunsCode
 from test_training import _epochs_run, _run, _training
 from xtinyunet.nnunet_compat import load_checkpoint
 from xtinyunet.training.runs import prepare_output_folder
@@ -110,16 +110,6 @@ def test_a_checkpoint_with_a_flipped_byte_is_not_continued(tmp_path, caplog):
     resume, log = _prepare(tmp_path, caplog)
     assert resume
     assert "CRC-32" in log and f"continuing from {BEST}, epoch 3" in log
-
-
-class RunsCode:
-    """Pickled, it would run `touch MARKER` when loaded by a plain unpickler."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 def test_an_untrusted_or_foreign_checkpoint_is_never_handed_to_nnunet(tmp_path, caplog):

@@ -208,6 +208,22 @@ def folder_dataset(tmp_path, count=7, size=(24, 32), mask_value=255, rng_seed=0)
     }
 
 
+def pairs_csv_dataset(tmp_path, **columns) -> dict:
+    """folder_dataset's cases listed in tmp_path/pairs.csv as the source's pairs_csv: the
+    image and mask columns, and one more column per keyword, one value per case."""
+    count = len(next(iter(columns.values())))
+    config = folder_dataset(tmp_path, count=count)
+    with open(tmp_path / "pairs.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "mask", *columns])
+        for index, values in enumerate(zip(*columns.values())):
+            writer.writerow(
+                [f"images/case_{index:02d}.png", f"masks/case_{index:02d}_mask.png", *values]
+            )
+    source = {k: config["source"][k] for k in ("type", "labels", "mask_values")}
+    return {**config, "source": {**source, "pairs_csv": str(tmp_path / "pairs.csv")}}
+
+
 def test_folder_pairs_by_pattern_and_draws_a_seeded_test_fraction(tmp_path):
     config = folder_dataset(tmp_path, count=10)
     config["source"].update(test_fraction=0.3, seed=5)

@@ -1,13 +1,12 @@
 """A dataset the workflow cannot finish is refused before its work starts: too few training cases
 for nnU-Net's split, or no labelled test cases for the tables."""
 
-import csv
 import json
 import shutil
 
 import pytest
 
-from test_converters import assert_fails_cleanly, folder_dataset
+from test_converters import assert_fails_cleanly, folder_dataset, pairs_csv_dataset
 from test_sources import synthetic
 from test_workflow import said, snakemake, write_config
 from xtinyunet.sources import check_source, convert
@@ -38,19 +37,6 @@ def test_a_test_fraction_that_draws_no_case_is_refused_at_conversion(tmp_path):
     assert_fails_cleanly(config, tmp_path / "Dataset400_Mine", rf"Dataset400_Mine: {NO_TESTS}")
 
 
-def pairs_csv(tmp_path, splits) -> dict:
-    config = folder_dataset(tmp_path, count=len(splits))
-    with open(tmp_path / "pairs.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image", "mask", "split"])
-        for index, split in enumerate(splits):
-            writer.writerow(
-                [f"images/case_{index:02d}.png", f"masks/case_{index:02d}_mask.png", split]
-            )
-    source = {k: config["source"][k] for k in ("type", "labels", "mask_values")}
-    return {**config, "source": {**source, "pairs_csv": str(tmp_path / "pairs.csv")}}
-
-
 @pytest.mark.parametrize(
     "splits, message",
     [(["train"] * 6, NO_TESTS), (["train"] * 4 + ["test"] * 2, TOO_FEW)],
@@ -58,7 +44,7 @@ def pairs_csv(tmp_path, splits) -> dict:
 def test_a_pairs_csv_without_enough_cases_is_refused_before_any_image_is_read(
     tmp_path, splits, message
 ):
-    config = pairs_csv(tmp_path, splits)
+    config = pairs_csv_dataset(tmp_path, split=splits)
     for image in (tmp_path / "images").iterdir():
         image.write_bytes(b"not read")  # the counts fail first
     assert_fails_cleanly(config, tmp_path / "Dataset400_Mine", rf"Dataset400_Mine: {message}")

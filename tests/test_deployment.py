@@ -3,7 +3,6 @@ CPU measurements; the deployment table of a small run; the audit of the exported
 
 import csv
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import torch
 from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 from PIL import Image
 
-from conftest import TINY_DATASET, nnunet_env
+from conftest import TINY_DATASET, RunsCode, nnunet_env
 from xtinyunet.deployment import export as deployment
 from xtinyunet.deployment.export import (
     BATCH_AXIS,
@@ -371,16 +370,6 @@ def test_audit_names_a_damaged_or_missing_onnx_file(audited):
     assert len(failed) == 4
     assert any(f"{damaged}: ONNX Runtime cannot load it" in what for what in failed)
     assert any(f"{missing}: missing" in what for what in failed)
-
-
-class RunsCode:
-    """Pickled, it would run `touch MARKER` when loaded by a plain unpickler."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 def test_auditing_a_checkpoint_that_would_run_code_is_a_fail_line_and_runs_nothing(

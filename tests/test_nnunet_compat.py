@@ -1,13 +1,13 @@
 """The one module that bends nnU-Net: it names the nnunetv2 versions it was written for and finds
 nnU-Net's trainers without importing every trainer module."""
 
-import os
 import subprocess
 import sys
 from importlib import metadata
 
 import pytest
 
+from conftest import RunsCode
 from xtinyunet.nnunet_compat import (
     SUPPORTED_NNUNET,
     UntrustedCheckpoint,
@@ -60,16 +60,6 @@ def test_importing_it_loads_neither_torch_nor_nnunet():
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
-
-
-class RunsCode:
-    """Pickled, it would run `touch MARKER` when loaded by a plain unpickler."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 def test_a_checkpoint_is_read_without_running_what_it_holds(tmp_path):

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from conftest import REPO
+from test_workflow import said
 from xtinyunet.sources import check_source
 
 README = REPO / "README.md"
@@ -210,10 +211,6 @@ def run_in(folder: Path, *command, timeout: int = 600) -> subprocess.CompletedPr
         timeout=timeout,
         env=user_env(folder),
     )
-
-
-def said(run) -> str:
-    return run.stdout + run.stderr
 
 
 def echoed(run) -> list[str]:

@@ -6,13 +6,12 @@ Evidence comes from Slurm's own records: squeue (jobs stay listed for MinJobAge 
 
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
 import yaml
 
-from conftest import BIN, REPO
+from conftest import BIN, REPO, needs_slurm
 from xtinyunet.io import read_json
 from xtinyunet.scoring.records import read_scores_table
 
@@ -22,19 +21,7 @@ DATASET = "Dataset821_SlurmUS"
 TIMEOUT_S = 2400
 
 
-def slurm_is_up() -> bool:
-    if not shutil.which("sinfo"):
-        return False
-    return subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
-
-
-pytestmark = [
-    pytest.mark.slurm,
-    pytest.mark.skipif(
-        not slurm_is_up() and not os.environ.get("XTINYUNET_REQUIRE_SLURM"),
-        reason="no Slurm cluster: run `tests/slurm/cluster.sh start` first",
-    ),
-]
+pytestmark = needs_slurm()
 
 
 def run_workflow(workdir, *args):

@@ -9,13 +9,11 @@ Snakemake prints.
 
 import os
 import re
-import shutil
 import subprocess
 
-import pytest
 import yaml
 
-from conftest import BIN, REPO
+from conftest import BIN, REPO, needs_slurm
 
 SNAKEFILE = REPO / "tests" / "slurm" / "failing_workflow" / "Snakefile"
 PROFILE = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
@@ -23,19 +21,7 @@ PROFILE = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
 TIMEOUT_S = 170
 
 
-def slurm_is_up() -> bool:
-    if not shutil.which("sinfo"):
-        return False
-    return subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
-
-
-pytestmark = [
-    pytest.mark.slurm,
-    pytest.mark.skipif(
-        not slurm_is_up() and not os.environ.get("XTINYUNET_REQUIRE_SLURM"),
-        reason="no Slurm cluster: run `tests/slurm/cluster.sh start` first",
-    ),
-]
+pytestmark = needs_slurm()
 
 
 def run_profile(workdir, target):

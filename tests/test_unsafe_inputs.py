@@ -8,29 +8,14 @@ import pytest
 from PIL import Image
 
 import replicas
-from test_converters import assert_fails_cleanly, dataset, folder_dataset
+from test_converters import assert_fails_cleanly, dataset, folder_dataset, pairs_csv_dataset
 from xtinyunet.sources import convert
 from xtinyunet.sources.raw_dataset import case_id_problem
 
 
-def pairs_csv_dataset(tmp_path, case_ids):
-    """A folder source whose pairs_csv gives each row's case id."""
-    config = folder_dataset(tmp_path, count=len(case_ids))
-    rows = [
-        {"image": f"images/case_{i:02d}.png", "mask": f"masks/case_{i:02d}_mask.png", "case": c}
-        for i, c in enumerate(case_ids)
-    ]
-    with open(tmp_path / "pairs.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["image", "mask", "case"])
-        writer.writeheader()
-        writer.writerows(rows)
-    source = {k: config["source"][k] for k in ("type", "labels", "mask_values")}
-    return {**config, "source": {**source, "pairs_csv": str(tmp_path / "pairs.csv")}}
-
-
 @pytest.mark.parametrize("case_id", ["../escaped", "sub/case", "/tmp/absolute", "..", "a\\b"])
 def test_a_case_id_that_is_a_path_is_refused_naming_its_row(tmp_path, case_id):
-    config = pairs_csv_dataset(tmp_path, ["fine_1", "fine_2", case_id])
+    config = pairs_csv_dataset(tmp_path, case=["fine_1", "fine_2", case_id])
     out = tmp_path / "deep" / "out"
     out.parent.mkdir()
     assert_fails_cleanly(config, out, rf"pairs\.csv line 4: case id {re.escape(repr(case_id))}")
