@@ -131,12 +131,10 @@ def one_scoring_job_per_table():
 
 def candidate_scores(wildcards):
     """One score file per candidate."""
-    return [
-        LAYOUT.score_file(
-            wildcards.dataset, wildcards.seed, wildcards.num_images, configuration
-        )
-        for configuration in candidate_configurations(wildcards.dataset)
-    ]
+    candidates = candidate_configurations(wildcards.dataset)
+    return targets.score_records(
+        LAYOUT, wildcards.dataset, wildcards.seed, wildcards.num_images, candidates
+    )
 
 
 def scores_of_table(wildcards):
@@ -205,10 +203,9 @@ def selection_benchmarks(wildcards):
 
 
 def selection_score_records(wildcards):
+    """The trained selection's score records: each states the device it ran on."""
     candidates = candidate_configurations(wildcards.dataset)
-    return targets.selection_score_records(
-        LAYOUT, wildcards.dataset, *SCORING.primary_run, candidates
-    )
+    return targets.score_records(LAYOUT, wildcards.dataset, *SCORING.primary_run, candidates)
 
 
 def sweep_summaries(wildcards):

@@ -186,10 +186,8 @@ def sweep_summaries(layout: ResultsLayout, dataset: str, models: list[TrainedMod
     return evaluation_files(layout, dataset, sweep, folds, ".json")
 
 
-def selection_score_records(
-    layout: ResultsLayout, dataset: str, seed, k, candidates: list[str]
-) -> list:
-    """The score record of each candidate of a selection: each states the device it ran on."""
+def score_records(layout: ResultsLayout, dataset: str, seed, k, candidates: list[str]) -> list:
+    """The score record of each candidate of one scores table (dataset, seed, K)."""
     return [layout.score_file(dataset, seed, k, configuration) for configuration in candidates]
 
 
