@@ -205,7 +205,9 @@ def selection_benchmarks(wildcards):
 def selection_score_records(wildcards):
     """The trained selection's score records: each states the device it ran on."""
     candidates = candidate_configurations(wildcards.dataset)
-    return targets.score_records(LAYOUT, wildcards.dataset, *SCORING.primary_run, candidates)
+    return targets.score_records(
+        LAYOUT, wildcards.dataset, *SCORING.primary_run, candidates
+    )
 
 
 def sweep_summaries(wildcards):
