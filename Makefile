@@ -5,7 +5,7 @@ INSTALLED := $(VENV)/.installed
 CORES ?= 2
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test lint dry-run report benchmark clean
+.PHONY: demo test lint dry-run report benchmark claim clean
 
 # pyproject.toml pins torch and torchvision exactly, so nnunetv2's chain cannot swap them.
 $(INSTALLED): pyproject.toml
@@ -36,8 +36,17 @@ report: $(INSTALLED)
 benchmark: $(INSTALLED)
 	python benchmarks/scoring_speed.py
 
-# The results folder config.yaml names (results_dir), not always ./results.
-RESULTS_DIR = $(shell awk -F': *' '/^results_dir:/ {sub(/ *#.*/, "", $$2); gsub(/["\047]/, "", $$2); print $$2}' config.yaml)
+# The results folder a config file names (results_dir), not always ./results.
+results_dir = $(shell awk -F': *' '/^results_dir:/ {sub(/ *#.*/, "", $$2); gsub(/["\047]/, "", $$2); print $$2}' $(1))
+RESULTS_DIR = $(call results_dir,config.yaml)
+CLAIM_DIR = $(or $(call results_dir,claim.yaml),$(RESULTS_DIR),results)
+
+# The claim measured at convergence (claim.yaml on top of config.yaml), its page and figures
+# published into docs/.
+claim: $(INSTALLED)
+	snakemake --cores $(CORES) claim --configfile claim.yaml
+	cp "$(CLAIM_DIR)/claim.md" docs/claim.md
+	mkdir -p docs/claim && cp "$(CLAIM_DIR)"/claim/*.png docs/claim/
 
 clean:
 	rm -rf "$(or $(RESULTS_DIR),results)" .snakemake

@@ -20,6 +20,7 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/provenance.smk"
 include: "rules/deploy.smk"
+include: "rules/claim.smk"
 
 
 rule all:
@@ -36,3 +37,9 @@ rule selection:
     manifests."""
     input:
         targets.selection_targets(SETTINGS, LAYOUT),
+
+
+rule claim:
+    """The claim measured on every swept dataset (make claim, claim.yaml): docs/claim.md."""
+    input:
+        LAYOUT.claim_page(),

@@ -8,7 +8,7 @@ from snakemake.utils import validate
 # Light modules only (no torch, no nnunetv2): they are imported every time the workflow is
 # parsed (tests/test_names.py checks it).
 from xtinyunet import targets
-from xtinyunet.io import read_json_as_of
+from xtinyunet.io import config_sha256, read_json_as_of
 from xtinyunet.layout import ResultsLayout, fold_run, score_run
 from xtinyunet.names import BASE_CONFIGURATION, configuration_pattern
 from xtinyunet.scoring.metric_names import METRICS, PRIMARY_METRIC
@@ -268,3 +268,7 @@ def table_config(wildcards):
 
 def proxy_comparison_inputs(wildcards):
     return targets.proxy_comparison_inputs(SETTINGS, LAYOUT, wildcards.dataset)
+
+
+def claim_inputs(wildcards):
+    return targets.claim_inputs(SETTINGS, LAYOUT)

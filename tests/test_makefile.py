@@ -32,3 +32,16 @@ def test_clean_removes_the_results_folder_the_config_names(tmp_path):
 def test_report_gives_snakemake_the_core_count_it_asks_for(tmp_path):
     (tmp_path / "config.yaml").write_text("datasets: []\n")
     assert make_dry(tmp_path, "report").strip() == "snakemake --cores 1 --report report.html"
+
+
+def test_claim_runs_the_claim_config_and_publishes_from_its_results_folder(tmp_path):
+    (tmp_path / "config.yaml").write_text("results_dir: demo_results\ndatasets: []\n")
+    (tmp_path / "claim.yaml").write_text("results_dir: 'claim runs'  # the claim's\n")
+    assert make_dry(tmp_path, "claim").splitlines() == [
+        "snakemake --cores 2 claim --configfile claim.yaml",
+        'cp "claim runs/claim.md" docs/claim.md',
+        'mkdir -p docs/claim && cp "claim runs"/claim/*.png docs/claim/',
+    ]
+    # Without its own results_dir the claim writes where config.yaml says.
+    (tmp_path / "claim.yaml").write_text("datasets: []\n")
+    assert 'cp "demo_results/claim.md" docs/claim.md' in make_dry(tmp_path, "claim")

@@ -94,6 +94,13 @@ COMMANDS = {
         "test_the_benchmarks_datasets_pass_the_workflows_checks",
     ),
     "make clean": ("test_make_clean_removes_the_results_and_snakemakes_folder",),
+    # The claim run itself takes most of an hour: its rule runs on a small sweep in
+    # test_workflow, the make target's commands are checked in test_makefile.
+    "make claim": (
+        "tests/test_workflow.py::test_the_claim_of_the_swept_dataset_recomputed_by_hand",
+        "tests/test_makefile.py::test_claim_runs_the_claim_config_and_publishes_from_its_results_folder",
+        "tests/test_targets.py::test_the_claim_config_scores_five_seeds_and_sweeps_three_datasets_on_one_schedule",
+    ),
     # Running on a cluster: the real cluster run is tests/test_slurm.py's (it skips without a
     # cluster); here, that the profile is found by its name from the repository root.
     "snakemake --profile slurm": (
@@ -305,7 +312,7 @@ def test_the_targets_table_says_what_each_target_runs(checkout):
     """Each command the table's second column names is one that `make -n TARGET` prints, its
     words in order (the Makefile may add options, such as --cores 1 for the report)."""
     table = targets_table(README.read_text())
-    assert set(table) == {"report", "lint", "dry-run", "benchmark", "clean"}
+    assert set(table) == {"report", "lint", "dry-run", "benchmark", "claim", "clean"}
     named = 0
     for target, spans in table.items():
         dry = make(checkout, "-n", target)

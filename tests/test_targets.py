@@ -2,13 +2,15 @@
 
 import copy
 
+import pytest
 import yaml
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
 from conftest import REPO
 from xtinyunet.layout import ResultsLayout
 from xtinyunet.settings import load_settings
 from xtinyunet.targets import (
+    claim_inputs,
     deployed_models,
     deployment_measurements,
     selection_targets,
@@ -83,3 +85,27 @@ def test_the_selection_target_holds_every_metrics_selection_and_no_training():
         for metric in settings.scoring.proxies:
             assert str(layout.metric_selection_file(dataset, metric, 369, "all")) in files
     assert not any("nnUNet_results" in path or "results.csv" in path for path in files)
+
+
+def test_the_claim_config_scores_five_seeds_and_sweeps_three_datasets_on_one_schedule():
+    """claim.yaml as `--configfile claim.yaml` reads it: on top of config.yaml."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((REPO / "claim.yaml").read_text()))
+    validate(config, schema=str(REPO / "schemas" / "config.schema.yaml"))
+    settings = load_settings(config)
+    assert len(settings.swept_datasets) == 3 and len(settings.scoring.seeds) >= 5
+    trainers = settings.training.trainers
+    assert trainers["sweep"] == trainers["nnunet"] == trainers["xtinyunet"]
+    inputs = claim_inputs(settings, ResultsLayout(settings.results_dir))
+    assert len(inputs["scores"]) == 3 * len(settings.scoring.seeds)
+    assert [len(inputs[key]) for key in ("candidates", "results", "per_case", "costs")] == [3] * 4
+    assert not settings.tables and settings.training.baselines == []
+
+
+def test_the_claim_without_a_sweep_is_refused_naming_the_key():
+    settings = demo_settings(sweep=[])
+    with pytest.raises(ValueError, match="training.sweep names no enabled dataset"):
+        claim_inputs(settings, ResultsLayout(settings.results_dir))
+    demo = demo_settings()
+    inputs = claim_inputs(demo, ResultsLayout(demo.results_dir))
+    assert [path.parent.name for path in inputs["results"]] == ["Dataset990_SynthUS"]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from scipy.stats import kendalltau
 
 from conftest import BIN, REPO
 from xtinyunet.deployment.table import read_deployment
@@ -618,3 +619,40 @@ def test_a_second_run_from_scratch_gives_identical_scores_and_selection(finished
         again = tmp_path / "results" / "Dataset811_GrayUS" / name
         assert again.read_bytes() == (results / "Dataset811_GrayUS" / name).read_bytes()
     assert not (tmp_path / "results" / "nnUNet_results").exists()  # nothing was trained
+
+
+@pytest.mark.e2e
+def test_the_claim_of_the_swept_dataset_recomputed_by_hand(finished_run):
+    """`snakemake claim` on the finished run: GrayUS is swept, ColourRaw is not. Its paper
+    metric's row (plateau, on-plateau verdict, knee, tau) recomputed from the run's files."""
+    workdir, results = finished_run
+    run = snakemake(workdir, "claim")
+    assert run.returncode == 0, said(run)[-3000:]
+    rows = list(csv.DictReader(open(results / "claim" / "claim.csv")))
+    assert {row["dataset"] for row in rows} == {"Dataset811_GrayUS"}
+    row = next(row for row in rows if row["metric"] == "jacobian")
+    dataset = results / "Dataset811_GrayUS"
+    candidates = [c["configuration"] for c in read_json(dataset / "candidates.json")]
+    sweep = {
+        candidates[0] if r["config"] == "2d" else r["config"]: r
+        for r in read_results(dataset / "results.csv")
+        if r["model"] == "sweep"
+    }
+    full = sweep[candidates[0]]
+    plateau = [
+        c for c in candidates if sweep[c]["dice_mean"] >= full["dice_mean"] - full["dice_std"]
+    ]
+    knee = read_json(dataset / "selection_seed369_kall.json")["config"]
+    assert row["knee"] == knee and row["on_plateau"] == f"{int(knee in plateau)}/1"
+    assert float(row["dice_loss"]) == pytest.approx(full["dice_mean"] - sweep[knee]["dice_mean"])
+    scores = {
+        r["config"]: r["sensitivity"]
+        for r in read_scores_table(dataset / "scores_seed369_kall.csv")
+    }
+    tau = kendalltau([scores[c] for c in candidates], [sweep[c]["dice_mean"] for c in candidates])
+    assert float(row["kendall_tau"]) == pytest.approx(tau.statistic)
+    exhaustive = next(row for row in rows if row["metric"] == "exhaustive search")
+    assert exhaustive["knee"] == min(plateau, key=lambda c: sweep[c]["params"])
+    page = (results / "claim.md").read_text()
+    assert "![Dataset811_GrayUS](claim/Dataset811_GrayUS.png)" in page
+    assert (results / "claim" / "Dataset811_GrayUS.png").stat().st_size > 0

@@ -152,6 +152,17 @@ class ResultsLayout:
     def paper_table(self, table, extension) -> Path:
         return self.results / "tables" / f"{table}.{extension}"
 
+    # The claim measured (docs/claim.md): the page beside its folder of table and figures.
+
+    def claim_page(self) -> Path:
+        return self.results / "claim.md"
+
+    def claim_table(self) -> Path:
+        return self.results / "claim" / "claim.csv"
+
+    def claim_figure(self, dataset, extension="png") -> Path:
+        return self.results / "claim" / f"{dataset}.{extension}"
+
     # Snakemake's records of each job.
 
     def benchmark_file(self, rule_name, subject, run=None) -> Path:

@@ -83,6 +83,8 @@ class Settings:
     knee_method: str
     training: TrainingSettings
     deployment: dict
+    # The claim's measurement settings (docs/claim.md): strict_margin, bootstrap_*.
+    claim: dict
     # report.tables, each naming only the enabled datasets; tables left empty are dropped.
     tables: list[dict]
     # The config as the jobs see it: the schema's defaults and the trainers' defaults filled in.
@@ -101,6 +103,13 @@ class Settings:
         if isinstance(setting, bool):
             return setting
         return self.datasets[dataset]["name"] in setting
+
+    @property
+    def swept_datasets(self) -> list[str]:
+        """The datasets whose every width is trained (training.sweep): the claim's."""
+        return [
+            dataset for dataset in self.datasets if self.chosen_for(dataset, self.training.sweep)
+        ]
 
     def table(self, name: str) -> dict:
         return next(table for table in self.tables if table["name"] == name)
@@ -131,6 +140,7 @@ def load_settings(validated: dict) -> Settings:
         knee_method=config["selection"]["knee_method"],
         training=training,
         deployment=config["deployment"],
+        claim=config["claim"],
         tables=tables,
         config=config,
         warnings=_schedule_warnings(training.trainers),

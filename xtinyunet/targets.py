@@ -253,3 +253,26 @@ def table_inputs(settings: Settings, layout: ResultsLayout, table: str) -> list:
         layout.results_table(settings.dataset_names[name])
         for name in settings.table(table)["datasets"]
     ]
+
+
+def claim_inputs(settings: Settings, layout: ResultsLayout) -> dict:
+    """Per swept dataset, in settings order: its candidates, the sweep's results (per width and
+    per case), its cost ledger, and every seed's scores table at the first K."""
+    datasets = settings.swept_datasets
+    if not datasets:
+        raise ValueError(
+            "config.yaml: the claim (docs/claim.md) measures the width sweep, but "
+            "training.sweep names no enabled dataset"
+        )
+    k = settings.scoring.num_images[0]
+    return {
+        "candidates": [layout.candidates_file(dataset) for dataset in datasets],
+        "results": [layout.results_table(dataset) for dataset in datasets],
+        "per_case": [layout.per_case_table(dataset) for dataset in datasets],
+        "costs": [layout.cost_file(dataset) for dataset in datasets],
+        "scores": [
+            layout.scores_table(dataset, seed, k)
+            for dataset in datasets
+            for seed in settings.scoring.seeds
+        ],
+    }
