@@ -67,6 +67,7 @@ NOT_LINKED = {
     ".git",
     "config.yaml",
     "results",
+    "results_claim",
     ".snakemake",
     "report.html",
     ".pytest_cache",
@@ -423,6 +424,13 @@ def test_the_slurm_profile_is_found_from_the_repository_root(tmp_path):
     assert set(selection) - {"selection"} < set(everything)
     assert {"select_knee", "selection"} <= set(selection)
     assert {"gather_results", "make_table", "all"} & set(selection) == set()
+    # The claim runs with the profile unchanged: claim.yaml's five seeds on its three datasets.
+    dry = run_in(
+        folder, "snakemake", "--profile", "slurm", "claim", "--configfile", "claim.yaml", "-n"
+    )
+    assert dry.returncode == 0, said(dry)[-3000:]
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", said(dry).split("Job stats:", 1)[1], re.MULTILINE))
+    assert stats["score_candidates"] == "15" and stats["write_claim"] == "1"
 
 
 # `make benchmark` runs benchmarks/scoring_speed.py with no arguments: two datasets at the
