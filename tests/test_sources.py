@@ -163,3 +163,47 @@ def test_the_source_files_follow_the_list_sizes_and_times_of_the_sources_files(t
     assert len(source_files(dataset)) == 3
     synthetic = {"id": 2, "name": "B", "source": {"type": "synthetic", "num_train": 4}}
     assert source_files(synthetic) == []
+
+
+VOLUMES = {"image_size": [10, 24, 28], "spacing": [2.5, 1.0, 0.8], "num_train": 5, "num_test": 1}
+
+
+def test_synthetic_volumes_are_nifti_with_their_spacing(tmp_path):
+    import SimpleITK as sitk
+
+    out = tmp_path / "Dataset702_Volumes"
+    convert(synthetic("Volumes", num_classes=2, **VOLUMES), out)
+    description = json.loads((out / "dataset.json").read_text())
+    assert description["file_ending"] == ".nii.gz"
+    assert description["overwrite_image_reader_writer"] == "SimpleITKIO"
+    assert description["labels"] == {"background": 0, "lesion1": 1, "lesion2": 2}
+    images = sorted((out / "imagesTr").glob("*_0000.nii.gz"))
+    labels = sorted((out / "labelsTr").glob("*.nii.gz"))
+    assert len(images) == len(labels) == 5 and len(list((out / "imagesTs").iterdir())) == 1
+    for image_file, label_file in zip(images, labels):
+        image, label = sitk.ReadImage(str(image_file)), sitk.ReadImage(str(label_file))
+        # SimpleITK: spacing (x, y, z), arrays (z, y, x).
+        assert image.GetSpacing() == label.GetSpacing() == pytest.approx((0.8, 1.0, 2.5))
+        pixels = sitk.GetArrayFromImage(image)
+        assert pixels.shape == (10, 24, 28) and 0 <= pixels.min() < pixels.max() <= 1
+        assert sitk.GetArrayFromImage(label).any()  # every volume holds a lesion
+
+
+def test_synthetic_volumes_are_reproducible_from_their_seed(tmp_path):
+    convert(synthetic("Volumes", **VOLUMES), tmp_path / "a")
+    convert(synthetic("Volumes", **VOLUMES), tmp_path / "b")
+    first = sorted((tmp_path / "a" / "labelsTr").iterdir())
+    second = sorted((tmp_path / "b" / "labelsTr").iterdir())
+    assert [f.read_bytes() for f in first] == [f.read_bytes() for f in second]
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"image_size": [10, 24, 28], "channels": 3}, "volumes .* have 1 channel"),
+        ({"spacing": [1.0, 1.0, 1.0]}, "spacing applies to volumes only"),
+    ],
+)
+def test_synthetic_source_refuses_what_volumes_cannot_be(overrides, message):
+    with pytest.raises(ValueError, match=f"Dataset700_Synth: source: {message}"):
+        check_source(synthetic(**overrides))

@@ -70,7 +70,7 @@ def check_source(dataset: dict) -> None:
     if kind == "synthetic":
         try:
             params = SyntheticParams.from_config(source)
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise ValueError(f"dataset {name}: source: {error}") from None
         where = f"dataset {name}: source.num_train {params.num_train}, num_test {params.num_test}"
         check_case_counts(params.num_train, params.num_test, own_folds=False, where=where)

@@ -24,7 +24,10 @@ COLOUR_CHANNELS = {"0": "R", "1": "G", "2": "B"}
 class SyntheticParams:
     num_train: int = 40
     num_test: int = 10
-    image_size: int = 64
+    # One number: square 2D images of that side. Three: volumes (slices, rows, columns).
+    image_size: int | tuple[int, int, int] = 64
+    # Volumes only: millimetres between voxels along (slices, rows, columns).
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
     channels: int = 1
     num_classes: int = 1
     lesions_per_image: tuple[int, int] = (1, 2)
@@ -35,10 +38,19 @@ class SyntheticParams:
     @classmethod
     def from_config(cls, source: dict) -> SyntheticParams:
         fields = {k: v for k, v in source.items() if k != "type"}
-        for key in ("lesions_per_image", "contrast"):
-            if key in fields:
+        for key in ("lesions_per_image", "contrast", "image_size", "spacing"):
+            if isinstance(fields.get(key), list):
                 fields[key] = tuple(fields[key])
-        return cls(**fields)
+        params = cls(**fields)
+        if params.volumes and params.channels != 1:
+            raise ValueError(f"volumes (image_size {list(params.image_size)}) have 1 channel")
+        if not params.volumes and "spacing" in fields:
+            raise ValueError("spacing applies to volumes only (image_size with three numbers)")
+        return params
+
+    @property
+    def volumes(self) -> bool:
+        return isinstance(self.image_size, tuple)
 
 
 def _smooth_noise(rng: np.random.Generator, size: int, sigma: float) -> np.ndarray:
@@ -137,12 +149,35 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return np.round(image * 255).astype(np.uint8)
 
 
+def write_png_case(image, label, image_stem: Path, label_stem: Path, params: SyntheticParams):
+    Image.fromarray(_to_uint8(image)).save(f"{image_stem}_0000.png")
+    Image.fromarray(label).save(f"{label_stem}.png")
+
+
 def write_synthetic_dataset(out_dir: Path, params: SyntheticParams, dataset_name: str) -> None:
-    """Write imagesTr/labelsTr/imagesTs/labelsTs and dataset.json into `out_dir`."""
+    """Write imagesTr/labelsTr/imagesTs/labelsTs and dataset.json into `out_dir`: PNG images,
+    or NIfTI volumes with their spacing (xtinyunet/sources/synthetic_volumes.py)."""
     from nnunetv2.dataset_conversion.generate_dataset_json import generate_dataset_json
 
     if params.channels not in (1, 3):
         raise ValueError(f"synthetic source: channels must be 1 or 3, got {params.channels}")
+    if params.volumes:
+        # Here, not at the top: the workflow imports this module each time it is parsed.
+        from xtinyunet.sources.synthetic_volumes import synthesize_volume, write_nifti_case
+
+        synthesize, write_case, file_ending, reader = (
+            synthesize_volume,
+            write_nifti_case,
+            ".nii.gz",
+            "SimpleITKIO",
+        )
+    else:
+        synthesize, write_case, file_ending, reader = (
+            synthesize_case,
+            write_png_case,
+            ".png",
+            "NaturalImage2DIO",
+        )
     rng = np.random.default_rng(params.seed)
     splits = {"Tr": params.num_train, "Ts": params.num_test}
     for split, count in splits.items():
@@ -150,9 +185,14 @@ def write_synthetic_dataset(out_dir: Path, params: SyntheticParams, dataset_name
         (out_dir / f"labels{split}").mkdir(parents=True)
         for index in range(count):
             case = f"{dataset_name}_{split.lower()}{index:04d}"
-            image, label = synthesize_case(rng, params)
-            Image.fromarray(_to_uint8(image)).save(out_dir / f"images{split}" / f"{case}_0000.png")
-            Image.fromarray(label).save(out_dir / f"labels{split}" / f"{case}.png")
+            image, label = synthesize(rng, params)
+            write_case(
+                image,
+                label,
+                out_dir / f"images{split}" / case,
+                out_dir / f"labels{split}" / case,
+                params,
+            )
         log.info("wrote %d %s cases", count, "training" if split == "Tr" else "test")
     if params.num_classes == 1:
         labels = {"background": 0, "lesion": 1}
@@ -164,8 +204,8 @@ def write_synthetic_dataset(out_dir: Path, params: SyntheticParams, dataset_name
         channel_names=channel_names,
         labels=labels,
         num_training_cases=params.num_train,
-        file_ending=".png",
+        file_ending=file_ending,
         dataset_name=dataset_name,
         description="Synthetic speckled ultrasound-like lesions (xtinyunet)",
-        overwrite_image_reader_writer="NaturalImage2DIO",
+        overwrite_image_reader_writer=reader,
     )
