@@ -20,7 +20,11 @@ CANDIDATE_PLANS = "XTinyUNetPlans"
 CANDIDATE_PLANS_FILE = f"{CANDIDATE_PLANS}.json"
 # The configuration that is planned; the candidates and the baselines inherit from it.
 BASE_CONFIGURATION = "2d"
-CANDIDATE_PREFIX = f"{BASE_CONFIGURATION}_xtiny"
+# nnU-Net's planned configurations whose width can be scaled (docs/method.md section 1): the
+# paper's 2d, and the 3D ones as an extension.
+PLANNED_CONFIGURATIONS = ("2d", "3d_fullres", "3d_lowres")
+CANDIDATE_INFIX = "_xtiny"
+CANDIDATE_PREFIX = f"{BASE_CONFIGURATION}{CANDIDATE_INFIX}"
 # A dataset's own folds, nnU-Net's name for them (raw folder, then beside the plans).
 SPLITS_FILE = "splits_final.json"
 # The folds of nnU-Net's own split, made when a dataset brings none: each needs a training case.
@@ -58,9 +62,23 @@ BASELINES = {
 }
 
 
-def candidate_configuration(cap: int) -> str:
-    """The plans configuration of the width candidate capped at `cap` features, e.g. 2d_xtiny8."""
-    return f"{CANDIDATE_PREFIX}{cap}"
+def candidate_configuration(cap: int, base: str = BASE_CONFIGURATION) -> str:
+    """The plans configuration of the width candidate of `base` capped at `cap` features, e.g.
+    2d_xtiny8 or 3d_fullres_xtiny8."""
+    return f"{base}{CANDIDATE_INFIX}{cap}"
+
+
+def split_candidate(configuration: str) -> tuple[str, int]:
+    """(base, cap) of a width candidate's name: 2d_xtiny8 -> ("2d", 8)."""
+    match = re.fullmatch(
+        rf"({'|'.join(PLANNED_CONFIGURATIONS)}){CANDIDATE_INFIX}(\d+)", configuration
+    )
+    if match is None:
+        raise ValueError(
+            f"{configuration!r} is not a width candidate (<configuration>{CANDIDATE_INFIX}<cap>, "
+            f"the configuration one of {', '.join(PLANNED_CONFIGURATIONS)})"
+        )
+    return match[1], int(match[2])
 
 
 def baseline_configuration(name: str) -> str:

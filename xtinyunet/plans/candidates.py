@@ -13,10 +13,10 @@ from xtinyunet.names import (
     BASE_CONFIGURATION,
     BASELINES,
     CANDIDATE_PLANS,
-    CANDIDATE_PREFIX,
     baseline_configuration,
     candidate_configuration,
     check_patch_size,
+    split_candidate,
 )
 
 
@@ -28,9 +28,7 @@ class Candidate:
 
 
 def cap_of(configuration: str) -> int:
-    if not configuration.startswith(CANDIDATE_PREFIX):
-        raise ValueError(f"{configuration!r} is not a {CANDIDATE_PREFIX}<cap> configuration")
-    return int(configuration[len(CANDIDATE_PREFIX) :])
+    return split_candidate(configuration)[1]
 
 
 def width_caps(c_max: int) -> list[int]:
@@ -43,42 +41,50 @@ def width_caps(c_max: int) -> list[int]:
     return caps
 
 
-def base_features(plans: dict) -> list[int]:
+def base_features(plans: dict, base: str = BASE_CONFIGURATION) -> list[int]:
     try:
-        arch = plans["configurations"][BASE_CONFIGURATION]["architecture"]
+        arch = plans["configurations"][base]["architecture"]
         return list(arch["arch_kwargs"]["features_per_stage"])
     except KeyError as missing:
         raise ValueError(
             f"plans {plans.get('plans_name', '?')!r} have no "
-            f"configurations.{BASE_CONFIGURATION}.architecture.arch_kwargs.features_per_stage "
-            f"(missing key {missing}); was the dataset planned with -c {BASE_CONFIGURATION}?"
+            f"configurations.{base}.architecture.arch_kwargs.features_per_stage "
+            f"(missing key {missing}); was the dataset planned with -c {base}?"
         ) from None
 
 
-def candidates_from_plans(plans: dict) -> list[Candidate]:
-    features = base_features(plans)
+def candidates_from_plans(plans: dict, base: str = BASE_CONFIGURATION) -> list[Candidate]:
+    """The width candidates of the planned configuration `base`, widest first."""
+    features = base_features(plans, base)
     return [
-        Candidate(candidate_configuration(cap), cap, [min(cap, f) for f in features])
+        Candidate(candidate_configuration(cap, base), cap, [min(cap, f) for f in features])
         for cap in width_caps(features[-1])
     ]
 
 
-def with_candidates(plans: dict) -> dict:
-    """A copy of `plans` holding one `2d_xtiny{c}` configuration per cap.
+def sibling_candidates(plans: dict, configuration: str) -> list[Candidate]:
+    """Every candidate of the planned configuration the candidate `configuration` scales."""
+    return candidates_from_plans(plans, split_candidate(configuration)[0])
 
-    nnU-Net merges `inherits_from` shallowly, so each candidate carries 2d's whole architecture
-    block with only features_per_stage capped. Existing candidates are overwritten, never
-    duplicated, so applying this twice gives the same plans.
+
+def with_candidates(plans: dict, bases=(BASE_CONFIGURATION,)) -> dict:
+    """A copy of `plans` holding one `<base>_xtiny{c}` configuration per cap of each planned
+    configuration in `bases`.
+
+    nnU-Net merges `inherits_from` shallowly, so each candidate carries its base's whole
+    architecture block with only features_per_stage capped. Existing candidates are overwritten,
+    never duplicated, so applying this twice gives the same plans.
     """
     updated = copy.deepcopy(plans)
-    base_arch = plans["configurations"][BASE_CONFIGURATION]["architecture"]
-    for candidate in candidates_from_plans(plans):
-        architecture = copy.deepcopy(base_arch)
-        architecture["arch_kwargs"]["features_per_stage"] = candidate.features_per_stage
-        updated["configurations"][candidate.configuration] = {
-            "inherits_from": BASE_CONFIGURATION,
-            "architecture": architecture,
-        }
+    for base in bases:
+        base_arch = plans["configurations"][base]["architecture"]
+        for candidate in candidates_from_plans(plans, base):
+            architecture = copy.deepcopy(base_arch)
+            architecture["arch_kwargs"]["features_per_stage"] = candidate.features_per_stage
+            updated["configurations"][candidate.configuration] = {
+                "inherits_from": base,
+                "architecture": architecture,
+            }
     return updated
 
 

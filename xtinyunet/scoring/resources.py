@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 
-from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.plans.candidates import sibling_candidates
 from xtinyunet.plans.configuration import held_elements, largest_activation, relative_cost
 
 # CPU: the largest power of two, at most CPU_MAX_BATCH, whose batch keeps the network's largest
@@ -61,7 +61,7 @@ def candidate_threads(plans: dict, configuration: str, cores: int) -> int:
     a network's second thread adds less than a second core running another network); the wide
     ones get more where cores would otherwise wait for them at the end.
     """
-    every = [candidate.configuration for candidate in candidates_from_plans(plans)]
+    every = [candidate.configuration for candidate in sibling_candidates(plans, configuration)]
     share = relative_cost(plans, configuration) / sum(relative_cost(plans, c) for c in every)
     return max(1, min(cores, math.floor(cores * share)))
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SampleImages:
     identifiers: list[str]
-    images: np.ndarray  # (N, C, H, W), float32, cropped or padded to the patch size
+    images: np.ndarray  # (N, C, H, W) or, in 3D, (N, C, Z, H, W): float32, at the patch size
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def choose_cases(identifiers: list[str], num_images: int | None, seed: int) -> l
 
 
 def centre_crop_or_pad(image: np.ndarray, patch_size) -> np.ndarray:
-    """Centre-crop or zero-pad the trailing spatial axes of (C, H, W) to `patch_size`."""
+    """Centre-crop or zero-pad the spatial axes of (C, H, W) or (C, Z, H, W) to `patch_size`."""
     out = np.zeros(image.shape[:1] + tuple(patch_size), dtype=image.dtype)
     src, dst = [slice(None)], [slice(None)]
     for have, want in zip(image.shape[1:], patch_size):
@@ -117,7 +117,9 @@ def load_sample_images(
     images = []
     for case in cases:
         data = dataset.load_case(case)[0]
-        images.append(centre_crop_or_pad(centre_slice(data), config["patch_size"]))
+        # A 2D configuration scores one slice of a volume; a 3D one the volume itself.
+        spatial = data if len(config["patch_size"]) == 3 else centre_slice(data)
+        images.append(centre_crop_or_pad(spatial, config["patch_size"]))
     return SampleImages(cases, np.stack(images).astype(np.float32))
 
 
