@@ -22,7 +22,7 @@ def plot_claim(claim: DatasetClaim, rows: list[dict], paths) -> None:
     """The sweep's Dice (mean ± std) over parameters; the band at or above the plateau floor
     shaded, the strict floor dashed; each curve's majority knee and each pick marked."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
     widths = [w.__dict__ for w in claim.widths]
     top = max(w.dice_mean + w.dice_std for w in claim.widths)
     ax.axhspan(claim.plateau.floor, max(top, 100.0), color="tab:green", alpha=0.12)
@@ -39,14 +39,16 @@ def plot_claim(claim: DatasetClaim, rows: list[dict], paths) -> None:
     for index, row in enumerate(marked):
         width = by_config[row["knee"]]
         seeds = f", {row['on_plateau']} seeds on plateau" if row["seeds"] else ""
+        # Side by side around the width's point (a few percent apart on the log axis), so that
+        # knees on the same width all stay visible.
+        shift = 10 ** (0.035 * (index - (len(marked) - 1) / 2))
         ax.plot(
-            width.params,
+            width.params * shift,
             width.dice_mean,
             MARKERS[index % len(MARKERS)],
             color=f"C{index}",
             markeredgecolor="black",
-            # Later markers smaller, so that knees on the same width stay visible.
-            markersize=16 - 10 * index / max(len(marked), 1),
+            markersize=9,
             label=f"{row['metric']}: cap {width.cap}{seeds}",
             zorder=3,
         )
@@ -58,7 +60,7 @@ def plot_claim(claim: DatasetClaim, rows: list[dict], paths) -> None:
     if unmarked:
         title += f" (no knee: {', '.join(unmarked)})"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     save(fig, paths)
     plt.close(fig)
