@@ -251,6 +251,44 @@ def test_score_candidate_computes_every_metric_beside_the_same_sensitivity(
         score_candidate(planned_dataset, plans, dataset_json, "2d_xtiny4", 369, metrics=["zen"])
 
 
+def test_an_undefined_proxy_is_nan_and_its_curve_has_no_knee(
+    planned_dataset, plans, dataset_json, monkeypatch, caplog
+):
+    """A singular NASWOT kernel on one candidate: that candidate's score is still made (the
+    paper's sensitivity, the other proxies), naswot is NaN with the reason logged, and the knee
+    of naswot's curve is refused naming the candidate."""
+
+    def singular(*args, **kwargs):
+        raise FloatingPointError("naswot: the activation-code kernel is singular")
+
+    monkeypatch.setitem(proxies.PROXIES, "naswot", singular)
+    score = score_candidate(
+        planned_dataset,
+        plans,
+        dataset_json,
+        "2d_xtiny4",
+        369,
+        metrics=["jacobian", "naswot", "swap"],
+    )
+    assert math.isnan(score.proxies["naswot"]) and score.proxies["swap"] > 0
+    assert score.n_finite > 0 and "naswot is undefined here, recorded as NaN" in caplog.text
+    rows = [
+        {
+            "config": f"2d_xtiny{cap}",
+            "cap": cap,
+            "params": cap,
+            "sensitivity": float(cap),
+            "naswot": math.nan if cap == 4 else float(cap),
+            "seed": 369,
+            "n_images": 2,
+        }
+        for cap in (32, 16, 8, 4, 2, 1)
+    ]
+    with pytest.raises(ValueError, match="naswot is not finite for 2d_xtiny4 .* no knee"):
+        select(rows, metric="naswot")
+    assert select(rows)["config"]  # the paper's curve keeps its knee
+
+
 def test_every_named_metric_is_registered_and_names_are_checked():
     assert list(PROXIES) == list(METRICS)
     check_metrics(["jacobian", "synflow"])

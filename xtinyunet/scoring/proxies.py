@@ -10,6 +10,7 @@ LeakyReLU) and why.
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,9 @@ import numpy as np
 import torch
 
 from xtinyunet.scoring.jacobian import input_gradient_norms
-from xtinyunet.scoring.metric_names import METRICS
+from xtinyunet.scoring.metric_names import METRICS, PRIMARY_METRIC
+
+log = logging.getLogger(__name__)
 
 # NASWOT and SWAP compare binary activation codes across images, as the papers do on one batch:
 # at most this many of the sample images (drawn by the seed) keep their cost bounded for K = all.
@@ -62,11 +65,20 @@ def measure(
     batch_size: int,
     seed: int,
 ) -> tuple[dict, dict[str, float]]:
-    """Each metric's value on the same network and images, and the seconds it took."""
+    """Each metric's value on the same network and images, and the seconds it took. A proxy
+    that is undefined on this network (a singular kernel, a synaptic flow of 0) is NaN, with the
+    reason logged: the paper's score and the other proxies are still worth having, and the
+    comparisons report the curve as not finite."""
     values, seconds = {}, {}
     for name in metrics:
         started = time.perf_counter()
-        values[name] = PROXIES[name](network, images, batch_size=batch_size, seed=seed)
+        try:
+            values[name] = PROXIES[name](network, images, batch_size=batch_size, seed=seed)
+        except FloatingPointError as error:
+            if name == PRIMARY_METRIC:
+                raise
+            log.warning("%s is undefined here, recorded as NaN: %s", name, error)
+            values[name] = math.nan
         if images.device.type == "cuda":
             torch.cuda.synchronize()
         seconds[name] = time.perf_counter() - started

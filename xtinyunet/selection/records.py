@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from xtinyunet.scoring.metric_names import PRIMARY_METRIC, score_column
 from xtinyunet.selection.knee import KNEE_METHODS
 
@@ -12,6 +14,12 @@ def select(rows: list[dict], method: str = "total_variation", metric=PRIMARY_MET
     if caps != sorted(caps, reverse=True) or len(set(caps)) != len(caps):
         raise ValueError(f"scores must list distinct candidates widest first, got caps {caps}")
     column = score_column(metric)
+    undefined = [row["config"] for row in rows if not math.isfinite(row[column])]
+    if undefined:
+        raise ValueError(
+            f"{metric} is not finite for {', '.join(undefined)} (the scoring log says why): its "
+            "curve has no knee"
+        )
     knee = KNEE_METHODS[method]([row[column] for row in rows])
     chosen = rows[knee.index]
     return {
