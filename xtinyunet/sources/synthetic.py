@@ -53,20 +53,22 @@ class SyntheticParams:
         return isinstance(self.image_size, tuple)
 
 
-def _smooth_noise(rng: np.random.Generator, size: int, sigma: float) -> np.ndarray:
+def smooth_noise(rng: np.random.Generator, shape: tuple, sigma) -> np.ndarray:
+    """Gaussian-smoothed noise of `shape` (2D or 3D), unit standard deviation."""
     # scipy here, not at the top: the workflow imports this module each time it is parsed.
     from scipy import ndimage
 
-    field = ndimage.gaussian_filter(rng.standard_normal((size, size)), sigma, mode="wrap")
+    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
     return field / (field.std() + 1e-8)
 
 
-def _speckle(rng: np.random.Generator, size: int, grain: float) -> np.ndarray:
-    """Fully developed speckle: the envelope of filtered complex Gaussian noise, mean 1."""
+def speckle(rng: np.random.Generator, shape: tuple, grain: float) -> np.ndarray:
+    """Fully developed speckle of `shape`: the envelope of filtered complex Gaussian noise,
+    mean 1."""
     from scipy import ndimage
 
-    real = ndimage.gaussian_filter(rng.standard_normal((size, size)), grain)
-    imag = ndimage.gaussian_filter(rng.standard_normal((size, size)), grain)
+    real = ndimage.gaussian_filter(rng.standard_normal(shape), grain)
+    imag = ndimage.gaussian_filter(rng.standard_normal(shape), grain)
     envelope = np.hypot(real, imag)
     return envelope / envelope.mean()
 
@@ -95,9 +97,13 @@ def synthesize_case(rng: np.random.Generator, params: SyntheticParams):
     depth = np.linspace(0, 1, size)[:, None]
     tissue = (
         0.55
-        + 0.12 * _smooth_noise(rng, size, size / 10)
+        + 0.12 * smooth_noise(rng, (size, size), size / 10)
         + 0.08
-        * np.sin(2 * np.pi * (depth * rng.uniform(2, 5) + 0.1 * _smooth_noise(rng, size, size / 6)))
+        * np.sin(
+            2
+            * np.pi
+            * (depth * rng.uniform(2, 5) + 0.1 * smooth_noise(rng, (size, size), size / 6))
+        )
     )
     tissue *= 1.0 - 0.35 * depth  # depth attenuation
     label = np.zeros((size, size), dtype=np.uint8)
@@ -122,8 +128,8 @@ def synthesize_case(rng: np.random.Generator, params: SyntheticParams):
         if lesion_class == 2 and params.channels == 1:
             texture[mask] = 2.0  # coarser speckle grain distinguishes class 2 in gray images
         hue_class[mask] = lesion_class
-    fine = _speckle(rng, size, 0.7)
-    coarse = _speckle(rng, size, 2.0)
+    fine = speckle(rng, (size, size), 0.7)
+    coarse = speckle(rng, (size, size), 2.0)
     grain = np.where(texture > 1, coarse, fine)
     image = tissue * ((1 - params.speckle) + params.speckle * grain)
     image = np.clip(image + 0.02 * rng.standard_normal(image.shape), 0, None)

@@ -13,20 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
-
-def _smooth_noise(rng: np.random.Generator, shape, sigma) -> np.ndarray:
-    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
-    return field / (field.std() + 1e-8)
-
-
-def _speckle(rng: np.random.Generator, shape, grain: float) -> np.ndarray:
-    """Fully developed speckle: the envelope of filtered complex Gaussian noise, mean 1."""
-    real = ndimage.gaussian_filter(rng.standard_normal(shape), grain)
-    imag = ndimage.gaussian_filter(rng.standard_normal(shape), grain)
-    envelope = np.hypot(real, imag)
-    return envelope / envelope.mean()
+from xtinyunet.sources.synthetic import smooth_noise, speckle
 
 
 def _lesion_mask(rng: np.random.Generator, millimetres: np.ndarray) -> np.ndarray:
@@ -63,7 +51,7 @@ def synthesize_volume(rng: np.random.Generator, params):
     depth = np.linspace(0, 1, rows)[None, :, None]
     # Smoothing in voxels that cover about the same millimetres along every axis.
     sigma = np.array(shape) / 10 * params.spacing[1] / np.array(params.spacing)
-    tissue = 0.55 + 0.12 * _smooth_noise(rng, shape, sigma)
+    tissue = 0.55 + 0.12 * smooth_noise(rng, shape, sigma)
     tissue = tissue + 0.08 * np.sin(2 * np.pi * (depth * rng.uniform(2, 5)))
     tissue *= 1.0 - 0.35 * depth  # depth attenuation
     label = np.zeros(shape, dtype=np.uint8)
@@ -86,7 +74,7 @@ def synthesize_volume(rng: np.random.Generator, params):
         label[mask] = lesion_class
         if lesion_class == 2:
             texture[mask] = 2.0  # coarser speckle grain distinguishes class 2
-    grain = np.where(texture > 1, _speckle(rng, shape, 2.0), _speckle(rng, shape, 0.7))
+    grain = np.where(texture > 1, speckle(rng, shape, 2.0), speckle(rng, shape, 0.7))
     volume = tissue * ((1 - params.speckle) + params.speckle * grain)
     volume = np.clip(volume + 0.02 * rng.standard_normal(shape), 0, None)
     volume /= np.percentile(volume, 99.5)
