@@ -114,3 +114,24 @@ def with_architecture(plans: dict, **arch_kwargs) -> dict:
     changed["configurations"] = {"2d": changed["configurations"]["2d"]}
     changed["configurations"]["2d"]["architecture"]["arch_kwargs"].update(arch_kwargs)
     return changed
+
+
+def network_nnunets_trainer_builds(plans: dict, configuration: str, dataset_json: dict):
+    """The network nnU-Net's own trainer builds from `plans` (through its PlansManager), its
+    weights drawn after seed 0, as build_network(..., seed=0) draws ours."""
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    from xtinyunet.plans.networks import seed_everything
+
+    manager = PlansManager(plans)
+    resolved = manager.get_configuration(configuration)
+    seed_everything(0)
+    return nnUNetTrainer.build_network_architecture(
+        manager,
+        resolved,
+        determine_num_input_channels(manager, resolved, dataset_json),
+        manager.get_label_manager(dataset_json).num_segmentation_heads,
+        enable_deep_supervision=False,
+    )

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from conftest import with_architecture
+from conftest import network_nnunets_trainer_builds, with_architecture
 from xtinyunet.names import BASELINES, baseline_configuration
 from xtinyunet.plans.candidates import (
     candidates_from_plans,
@@ -14,7 +14,7 @@ from xtinyunet.plans.candidates import (
     write_candidate_plans,
 )
 from xtinyunet.plans.configuration import resolved_configuration
-from xtinyunet.plans.networks import build_network, count_parameters, seed_everything
+from xtinyunet.plans.networks import build_network, count_parameters
 
 # docs/method.md section 1's check: the 2d plans of a large 2D image, 7 stages.
 SEVEN_STAGES = dict(
@@ -84,23 +84,10 @@ REGIONS = {
 def test_the_network_is_the_one_nnunets_trainer_builds(plans, dataset_json, channels, regions):
     """build_network reads the plans without nnU-Net's PlansManager: the same network, with the
     same initial weights, as nnU-Net's trainer builds from them."""
-    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
-    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
-    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
-
     dataset = dataset_with_channels(dataset_json, channels)
     if regions:
         dataset.update(REGIONS)
-    manager = PlansManager(plans)
-    configuration = manager.get_configuration("2d_xtiny8")
-    seed_everything(0)
-    theirs = nnUNetTrainer.build_network_architecture(
-        manager,
-        configuration,
-        determine_num_input_channels(manager, configuration, dataset),
-        manager.get_label_manager(dataset).num_segmentation_heads,
-        enable_deep_supervision=False,
-    )
+    theirs = network_nnunets_trainer_builds(plans, "2d_xtiny8", dataset)
     ours = build_network(plans, "2d_xtiny8", dataset, seed=0)
     assert str(ours) == str(theirs)
     ours_weights, their_weights = ours.state_dict(), theirs.state_dict()

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import BIN, nnunet_env
+from conftest import BIN, network_nnunets_trainer_builds, nnunet_env
 from xtinyunet.io import read_json
 from xtinyunet.names import PLANS_FILE, candidate_configuration, split_candidate
 from xtinyunet.plans.candidates import candidates_from_plans, sibling_candidates, with_candidates
-from xtinyunet.plans.networks import build_network, count_parameters, seed_everything
+from xtinyunet.plans.networks import build_network, count_parameters
 from xtinyunet.scoring.jacobian import input_gradient_norms
 from xtinyunet.scoring.resources import candidate_threads
 from xtinyunet.scoring.sensitivity import load_sample_images, score_sample
@@ -77,22 +77,9 @@ def test_the_3d_candidates_cap_the_3d_plans_features(planned_volumes):
 
 
 def test_a_3d_candidate_is_the_network_nnunets_trainer_builds(planned_volumes):
-    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
-    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
-    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
-
     _, plans, dataset_json = planned_volumes
     configuration = f"{BASE}_xtiny8"
-    manager = PlansManager(plans)
-    resolved = manager.get_configuration(configuration)
-    seed_everything(0)
-    theirs = nnUNetTrainer.build_network_architecture(
-        manager,
-        resolved,
-        determine_num_input_channels(manager, resolved, dataset_json),
-        manager.get_label_manager(dataset_json).num_segmentation_heads,
-        enable_deep_supervision=False,
-    )
+    theirs = network_nnunets_trainer_builds(plans, configuration, dataset_json)
     ours = build_network(plans, configuration, dataset_json, seed=0)
     assert str(ours) == str(theirs) and "Conv3d" in str(ours)
     assert count_parameters(ours) == sum(p.numel() for p in theirs.parameters())
