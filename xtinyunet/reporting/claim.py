@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xtinyunet.names import BASE_CONFIGURATION, SWEEP
+from xtinyunet.names import SWEEP
+from xtinyunet.reporting.comparison import trained_widths, width_name
 from xtinyunet.scoring.metric_names import score_column
 from xtinyunet.selection.knee import KNEE_METHODS
 
@@ -70,20 +71,18 @@ class Plateau:
 def sweep_widths(
     candidates: list[dict], results: list[dict], per_case: list[dict], fold: int, dataset: str
 ) -> list[Width]:
-    """The sweep's widths, widest first, as `candidates` (candidates.json) lists them. The
-    widest is nnU-Net's own configuration (results name it 2d). Every candidate must have been
-    trained and evaluated on the same test cases."""
+    """The sweep's widths, widest first, as `candidates` (candidates.json) lists them. Every
+    candidate must have been trained, have a Dice, and have been evaluated on the same test
+    cases."""
 
-    def name(config: str) -> str:
-        return candidates[0]["configuration"] if config == BASE_CONFIGURATION else config
-
-    summaries = {
-        name(row["config"]): row for row in results if row["model"] == SWEEP and row["fold"] == fold
-    }
+    widest = candidates[0]["configuration"]
+    summaries = trained_widths(results, fold, widest)
     cases: dict[str, dict[str, float]] = {}
     for row in per_case:
         if row["model"] == SWEEP and int(row["fold"]) == fold:
-            cases.setdefault(name(row["config"]), {})[row["case"]] = float(row["dice"])
+            cases.setdefault(width_name(row["config"], widest), {})[row["case"]] = float(
+                row["dice"]
+            )
     widths = []
     for candidate in candidates:
         config = candidate["configuration"]
@@ -92,7 +91,7 @@ def sweep_widths(
                 f"{dataset}: the width sweep has no test Dice for {config} on fold {fold}; "
                 "the claim needs every width trained (training.sweep)"
             )
-        if cases[config].keys() != cases[candidates[0]["configuration"]].keys():
+        if cases[config].keys() != cases[widest].keys():
             raise ValueError(f"{dataset}: {config} was evaluated on other test cases")
         summary = summaries[config]
         widths.append(

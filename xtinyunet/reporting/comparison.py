@@ -25,11 +25,17 @@ COMPARISON_COLUMNS = (
 )
 
 
+def width_name(config: str, widest: str) -> str:
+    """The candidate a sweep row's configuration is: the `widest` candidate is 2d itself,
+    trained as nnU-Net's 2d, and its rows name 2d."""
+    return widest if config == BASE_CONFIGURATION else config
+
+
 def trained_widths(results: list[dict] | None, fold: int, widest: str) -> dict[str, dict]:
     """The sweep's rows on `fold` that have a Dice, by candidate configuration ({} without a
-    sweep). The `widest` candidate is 2d itself: trained as nnU-Net's 2d, its row names 2d."""
+    sweep)."""
     return {
-        widest if row["config"] == BASE_CONFIGURATION else row["config"]: row
+        width_name(row["config"], widest): row
         for row in results or ()
         if row["model"] == SWEEP and row["fold"] == fold and not math.isnan(row["dice_mean"])
     }
