@@ -13,9 +13,20 @@ from xtinyunet.reporting.claim import (
     FIXED_CAP,
     DatasetClaim,
 )
+from xtinyunet.reporting.cost import SELECTION, SWEEP
 from xtinyunet.reporting.figures import _pyplot, draw_width_sweep, save
+from xtinyunet.reporting.tables import to_markdown
 
 MARKERS = "*^vD<>Pphs"
+# The page's table after its dataset and metric columns.
+TABLE_COLUMNS = (
+    "knee (majority)",
+    "knees per seed",
+    "on plateau",
+    "on strict plateau",
+    "Dice loss (points)",
+    "Kendall's tau [95 % CI]",
+)
 
 
 def plot_claim(claim: DatasetClaim, rows: list[dict], paths) -> None:
@@ -85,9 +96,9 @@ def dataset_section(claim: DatasetClaim, cost: list[dict], figure: str) -> str:
         f"- An exhaustive search picks **{plateau.narrowest.config}** "
         f"({plateau.narrowest.params:,} parameters, Dice {plateau.narrowest.dice_mean:.2f}).",
     ]
-    stages = {row["stage"].split(" (")[0]: row for row in cost if row.get("device_seconds")}
-    if {"selection", "sweep"} <= stages.keys():
-        selection, sweep = stages["selection"], stages["sweep"]
+    stages = {row["stage"]: row for row in cost}
+    if {SELECTION, SWEEP} <= stages.keys():
+        selection, sweep = stages[SELECTION], stages[SWEEP]
         lines.append(
             f"- Cost ({sweep['device']} seconds, cost.csv): the exhaustive sweep "
             f"{float(sweep['device_seconds']):,.0f} s ({sweep['jobs']} jobs), the selection "
@@ -99,15 +110,16 @@ def dataset_section(claim: DatasetClaim, cost: list[dict], figure: str) -> str:
 
 
 def claim_table(rows: list[dict]) -> str:
-    header = (
-        "| dataset | metric | knee (majority) | knees per seed | on plateau | on strict "
-        "plateau | Dice loss (points) | Kendall's tau [95 % CI] |"
-    )
-    lines = [header, "|" + " --- |" * 8]
+    """One line per dataset and curve; a curve without a knee says why."""
+    table = []
     for row in rows:
+        line = {"dataset": row["dataset"], "metric": row["metric"]}
         if row["status"] != "ok":
-            verdict = f"curve {row['status']}: no knee"
-            lines.append(f"| {row['dataset']} | {row['metric']} | {verdict} | | | | | |")
+            table.append(
+                line
+                | dict.fromkeys(TABLE_COLUMNS, "")
+                | {"knee (majority)": f"curve {row['status']}: no knee"}
+            )
             continue
         tau = ""
         if row.get("kendall_tau", "") != "":
@@ -115,12 +127,16 @@ def claim_table(rows: list[dict]) -> str:
                 f"{_number(row['kendall_tau'])} "
                 f"[{_number(row['tau_low'])}, {_number(row['tau_high'])}]"
             )
-        lines.append(
-            f"| {row['dataset']} | {row['metric']} | {row['knee']} | {row['knees']} | "
-            f"{row['on_plateau']} | {row['on_strict_plateau']} | "
-            f"{_number(row['dice_loss'])} | {tau} |"
+        values = (
+            row["knee"],
+            row["knees"],
+            row["on_plateau"],
+            row["on_strict_plateau"],
+            _number(row["dice_loss"]),
+            tau,
         )
-    return "\n".join(lines)
+        table.append(line | dict(zip(TABLE_COLUMNS, values)))
+    return to_markdown(table).rstrip("\n")
 
 
 def claim_document(
