@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -66,8 +67,6 @@ def planner_topology(patch: list[int]) -> dict:
 def plans_at_scale(workdir: Path, patch: list[int]) -> Path:
     """Real 3d_fullres plans (planned once, cached) with the topology and patch of `patch`, and
     every width candidate, written to workdir/plans_<patch>.json."""
-    import os
-
     name = dataset_folder_name(SOURCE)
     planned = workdir / "nnUNet_preprocessed" / name / PLANS_FILE
     if not planned.exists():
