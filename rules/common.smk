@@ -9,8 +9,14 @@ from snakemake.utils import validate
 # parsed (tests/test_names.py checks it).
 from xtinyunet import targets
 from xtinyunet.io import config_sha256, read_json_as_of
+from xtinyunet.job_sizes import job_size
 from xtinyunet.layout import ResultsLayout, fold_run, score_run
-from xtinyunet.names import BASE_CONFIGURATION, configuration_pattern
+from xtinyunet.names import (
+    configuration_pattern,
+    family_of,
+    family_of_prefix,
+    family_prefix_pattern,
+)
 from xtinyunet.scoring.metric_names import METRICS, PRIMARY_METRIC
 from xtinyunet.scoring.resources import candidate_threads
 from xtinyunet.settings import DEPLOYMENT_TABLE, load_settings
@@ -33,6 +39,8 @@ wildcard_constraints:
     seed=r"\d+",
     num_images=r"all|\d+",
     configuration=configuration_pattern(),
+    # A family's file-name prefix: empty for the paper's 2d (xtinyunet/names.py).
+    family=family_prefix_pattern(),
     metric="|".join(name for name in METRICS if name != PRIMARY_METRIC),
     trainer=r"\w+",
     fold=r"\d",
@@ -77,19 +85,31 @@ def written_candidates(wildcards):
     return checkpoints.write_candidates.get(dataset=wildcards.dataset).output.candidates
 
 
-def candidate_configurations(dataset):
-    """The candidates' configuration names, widest first."""
+def candidate_configurations(dataset, base):
+    """The names of the candidates of the family of planned configuration `base`, widest
+    first."""
     candidates = checkpoints.write_candidates.get(dataset=dataset).output.candidates
-    return [candidate["configuration"] for candidate in read_json_as_of(candidates)]
+    names = [candidate["configuration"] for candidate in read_json_as_of(candidates)]
+    return [name for name in names if family_of(name) == base]
 
 
 def trained_models(dataset):
-    """Every model trained on `dataset` (xtinyunet.targets.TrainedModel)."""
+    """Every model trained on `dataset` (xtinyunet.targets.TrainedModel), every family's."""
     seed, k = SCORING.primary_run
-    selection = checkpoints.select_knee.get(dataset=dataset, seed=seed, num_images=k)
-    selected = read_json_as_of(selection.output.selection)["config"]
-    return targets.trained_models(
-        SETTINGS, dataset, selected, candidate_configurations(dataset)
+    selected, candidates = {}, {}
+    for base, family in targets.families(SETTINGS, dataset):
+        selection = checkpoints.select_knee.get(
+            dataset=dataset, family=family, seed=seed, num_images=k
+        )
+        selected[base] = read_json_as_of(selection.output.selection)["config"]
+        candidates[base] = candidate_configurations(dataset, base)
+    return targets.trained_models(SETTINGS, dataset, selected, candidates)
+
+
+def family_models(wildcards):
+    """The models of the family the `family` wildcard names."""
+    return targets.family_models(
+        trained_models(wildcards.dataset), family_of_prefix(wildcards.family)
     )
 
 
@@ -116,6 +136,22 @@ def dataset_splits_file(wildcards):
     return LAYOUT.raw_splits_file(wildcards.dataset)
 
 
+def planned_configurations(wildcards):
+    """The planned configurations of the dataset's families, as nnU-Net's -c takes them."""
+    return " ".join(SETTINGS.families[wildcards.dataset])
+
+
+def dataset_families(wildcards):
+    return SETTINGS.families[wildcards.dataset]
+
+
+def family_candidates(wildcards):
+    """The candidates of the family the `family` wildcard names, widest first."""
+    return candidate_configurations(
+        wildcards.dataset, family_of_prefix(wildcards.family)
+    )
+
+
 def num_images_value(wildcards):
     """The `num_images` wildcard as the scorer takes it: None for all training cases."""
     return None if wildcards.num_images == "all" else int(wildcards.num_images)
@@ -130,10 +166,14 @@ def one_scoring_job_per_table():
 
 
 def candidate_scores(wildcards):
-    """One score file per candidate."""
-    candidates = candidate_configurations(wildcards.dataset)
+    """One score file per candidate of the family."""
     return targets.score_records(
-        LAYOUT, wildcards.dataset, wildcards.seed, wildcards.num_images, candidates
+        LAYOUT,
+        wildcards.dataset,
+        wildcards.seed,
+        wildcards.num_images,
+        family_candidates(wildcards),
+        wildcards.family,
     )
 
 
@@ -141,7 +181,7 @@ def scores_of_table(wildcards):
     """What a scores table is gathered from: the folder of one job, or one file per job."""
     if one_scoring_job_per_table():
         return LAYOUT.scores_folder(
-            wildcards.dataset, wildcards.seed, wildcards.num_images
+            wildcards.dataset, wildcards.seed, wildcards.num_images, wildcards.family
         )
     return candidate_scores(wildcards)
 
@@ -164,6 +204,16 @@ def fixed_threads_per_candidate(wildcards):
     return int(raw) if raw.isdigit() else None
 
 
+def job_memory(rule_name):
+    """A GPU job's memory (MB) by its network's family and attempt (xtinyunet/job_sizes.py)."""
+    return lambda wildcards, attempt: job_size(rule_name, wildcards.configuration, attempt)[0]
+
+
+def job_runtime(rule_name):
+    """A GPU job's wall time (minutes) by its network's family and attempt."""
+    return lambda wildcards, attempt: job_size(rule_name, wildcards.configuration, attempt)[1]
+
+
 def training_priority(wildcards):
     """1 to 2: below the selection's jobs, in run_order's order."""
     return 1 + run_order(
@@ -181,46 +231,54 @@ def trained_model_folder(wildcards):
 
 
 def every_selection(wildcards):
+    """The family's selections, every seed's and K's."""
     return [
-        LAYOUT.selection_file(wildcards.dataset, seed, k)
+        LAYOUT.selection_file(wildcards.dataset, seed, k, wildcards.family)
         for seed in SCORING.seeds
         for k in SCORING.num_images
     ]
 
 
 def primary_selection(wildcards):
-    """The selection that is trained: the first seed's, with the first K."""
-    return LAYOUT.selection_file(wildcards.dataset, *SCORING.primary_run)
+    """The family's selection that is trained: the first seed's, with the first K."""
+    return LAYOUT.selection_file(
+        wildcards.dataset, *SCORING.primary_run, wildcards.family
+    )
 
 
 def selection_benchmarks(wildcards):
     per_candidate = None
     if not one_scoring_job_per_table():
-        per_candidate = candidate_configurations(wildcards.dataset)
+        per_candidate = family_candidates(wildcards)
     return targets.selection_benchmarks(
-        LAYOUT, wildcards.dataset, *SCORING.primary_run, per_candidate
+        LAYOUT, wildcards.dataset, *SCORING.primary_run, per_candidate, wildcards.family
     )
 
 
 def selection_score_records(wildcards):
     """The trained selection's score records: each states the device it ran on."""
-    candidates = candidate_configurations(wildcards.dataset)
     return targets.score_records(
-        LAYOUT, wildcards.dataset, *SCORING.primary_run, candidates
+        LAYOUT,
+        wildcards.dataset,
+        *SCORING.primary_run,
+        family_candidates(wildcards),
+        wildcards.family,
     )
 
 
 def sweep_summaries(wildcards):
-    models = trained_models(wildcards.dataset)
+    models = family_models(wildcards)
     return targets.sweep_summaries(LAYOUT, wildcards.dataset, models, TRAINING.folds)
 
 
 def primary_scores_table(wildcards):
-    return LAYOUT.scores_table(wildcards.dataset, *SCORING.primary_run)
+    return LAYOUT.scores_table(
+        wildcards.dataset, *SCORING.primary_run, wildcards.family
+    )
 
 
 def sweep_benchmarks(wildcards):
-    models = trained_models(wildcards.dataset)
+    models = family_models(wildcards)
     return targets.sweep_benchmarks(LAYOUT, wildcards.dataset, models, TRAINING.folds)
 
 
@@ -267,7 +325,9 @@ def table_config(wildcards):
 
 
 def proxy_comparison_inputs(wildcards):
-    return targets.proxy_comparison_inputs(SETTINGS, LAYOUT, wildcards.dataset)
+    return targets.proxy_comparison_inputs(
+        SETTINGS, LAYOUT, wildcards.dataset, wildcards.family
+    )
 
 
 def claim_inputs(wildcards):

@@ -1,8 +1,9 @@
 rule plan_and_preprocess:
-    """nnU-Net's fingerprint, plans and 2d preprocessing, with the dataset integrity check."""
+    """nnU-Net's fingerprint, plans and the preprocessing of each planned configuration scaled
+    (scoring.configurations), with the dataset integrity check."""
     input:
         LAYOUT.raw_dataset_json("{dataset}"),
-    # The preprocessed arrays (nnUNetPlans_2d/) are not declared: Snakemake would put a
+    # The preprocessed arrays (nnUNetPlans_2d/, ...) are not declared: Snakemake would put a
     # timestamp file into a directory() output, and nnU-Net's dataset loader rejects it.
     output:
         plans=LAYOUT.plans_file("{dataset}"),
@@ -21,7 +22,9 @@ rule plan_and_preprocess:
         # A dataset's own validation folds (written by its converter) go where nnU-Net's
         # trainer reads them; without the file nnU-Net makes its 5-fold split.
         raw_splits=dataset_splits_file,
-        configuration=BASE_CONFIGURATION,
+        # nnU-Net's -c: every family's planned configuration. (Named as before families
+        # existed: a renamed param would plan every finished run again.)
+        configuration=planned_configurations,
     # Every path quoted (:q): the results directory may hold spaces.
     shell:
         "({params.env} nnUNet_def_n_proc={threads}; "
@@ -32,9 +35,9 @@ rule plan_and_preprocess:
 
 
 checkpoint write_candidates:
-    """The workflow's own plans (XTinyUNetPlans.json): nnU-Net's, with one 2d_xtiny{cap}
-    configuration per width cap and the baselines' 2d_<name> configurations added; and the list
-    of candidates. nnUNetPlans.json stays as nnU-Net wrote it."""
+    """The workflow's own plans (XTinyUNetPlans.json): nnU-Net's, with one <configuration>_xtiny{cap}
+    configuration per width cap of each family and the baselines' 2d_<name> configurations
+    added; and the list of candidates. nnUNetPlans.json stays as nnU-Net wrote it."""
     input:
         LAYOUT.plans_file("{dataset}"),
     output:
@@ -48,5 +51,6 @@ checkpoint write_candidates:
         "../envs/xtinyunet.yaml"
     params:
         baseline_patch_sizes=TRAINING.baseline_patch_size,
+        configurations=dataset_families,
     script:
         "../workflow_scripts/write_candidates.py"

@@ -1,14 +1,16 @@
 rule select_proxy_knee:
     """Knee of another training-free metric's curve (scoring.metrics), for the comparison."""
     input:
-        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
+        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}", "{family}"),
     output:
-        LAYOUT.metric_selection_file("{dataset}", "{metric}", "{seed}", "{num_images}"),
+        LAYOUT.metric_selection_file(
+            "{dataset}", "{metric}", "{seed}", "{num_images}", "{family}"
+        ),
     log:
         LAYOUT.log_file(
             "select_proxy_knee",
             "{dataset}",
-            "{metric}_" + score_run("{seed}", "{num_images}"),
+            "{metric}_" + score_run("{seed}", "{num_images}", family="{family}"),
         ),
     localrule: True
     conda:
@@ -25,20 +27,20 @@ rule compare_proxies:
         unpack(proxy_comparison_inputs),
     output:
         png=report(
-            LAYOUT.proxy_comparison("{dataset}", "png"),
+            LAYOUT.proxy_comparison("{dataset}", "png", "{family}"),
             caption="../report/proxies.rst",
             category="Training-free metrics",
             subcategory="{dataset}",
         ),
-        pdf=LAYOUT.proxy_comparison("{dataset}", "pdf"),
+        pdf=LAYOUT.proxy_comparison("{dataset}", "pdf", "{family}"),
         table=report(
-            LAYOUT.proxy_comparison("{dataset}", "csv"),
+            LAYOUT.proxy_comparison("{dataset}", "csv", "{family}"),
             caption="../report/proxies_table.rst",
             category="Training-free metrics",
             subcategory="{dataset}",
         ),
     log:
-        LAYOUT.log_file("compare_proxies", "{dataset}"),
+        LAYOUT.log_file("compare_proxies", "{dataset}", family="{family}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

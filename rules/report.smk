@@ -19,20 +19,20 @@ rule gather_results:
 
 
 rule plot_dice_vs_params:
-    """Dice vs parameters of the trained models beside the sensitivity differences."""
+    """Dice vs parameters of a family's trained models beside its sensitivity differences."""
     input:
         results=LAYOUT.results_table("{dataset}"),
         selection=primary_selection,
     output:
         png=report(
-            LAYOUT.dataset_figure("{dataset}", "dice_vs_params"),
+            LAYOUT.dataset_figure("{dataset}", "dice_vs_params", family="{family}"),
             caption="../report/dice_vs_params.rst",
             category="Training",
             subcategory="{dataset}",
         ),
-        pdf=LAYOUT.dataset_figure("{dataset}", "dice_vs_params", "pdf"),
+        pdf=LAYOUT.dataset_figure("{dataset}", "dice_vs_params", "pdf", "{family}"),
     log:
-        LAYOUT.log_file("plot_dice_vs_params", "{dataset}"),
+        LAYOUT.log_file("plot_dice_vs_params", "{dataset}", family="{family}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -68,19 +68,19 @@ rule make_table:
 
 
 rule plot_robustness:
-    """Selected width vs seed and K, when the config lists several."""
+    """A family's selected width vs seed and K, when the config lists several."""
     input:
         every_selection,
     output:
         png=report(
-            LAYOUT.dataset_figure("{dataset}", "robustness"),
+            LAYOUT.dataset_figure("{dataset}", "robustness", family="{family}"),
             caption="../report/robustness.rst",
             category="Selection",
             subcategory="{dataset}",
         ),
-        pdf=LAYOUT.dataset_figure("{dataset}", "robustness", "pdf"),
+        pdf=LAYOUT.dataset_figure("{dataset}", "robustness", "pdf", "{family}"),
     log:
-        LAYOUT.log_file("plot_robustness", "{dataset}"),
+        LAYOUT.log_file("plot_robustness", "{dataset}", family="{family}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"
@@ -111,7 +111,7 @@ rule plot_qualitative:
 
 
 rule write_cost_ledger:
-    """What the training-free selection cost against training every width (cost.csv)."""
+    """What a family's training-free selection cost against training every width (cost.csv)."""
     input:
         selection=selection_benchmarks,
         sweep=sweep_benchmarks,
@@ -122,13 +122,13 @@ rule write_cost_ledger:
         candidates=written_candidates,
     output:
         report(
-            LAYOUT.cost_file("{dataset}"),
+            LAYOUT.cost_file("{dataset}", "{family}"),
             caption="../report/cost.rst",
             category="Cost",
             subcategory="{dataset}",
         ),
     log:
-        LAYOUT.log_file("write_cost_ledger", "{dataset}"),
+        LAYOUT.log_file("write_cost_ledger", "{dataset}", family="{family}"),
     localrule: True
     conda:
         "../envs/xtinyunet.yaml"

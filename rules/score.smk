@@ -6,14 +6,20 @@ rule score_candidates:
         plans=LAYOUT.candidate_plans_file("{dataset}"),
         dataset_json=LAYOUT.preprocessed_dataset_json("{dataset}"),
     output:
-        directory(LAYOUT.scores_folder("{dataset}", "{seed}", "{num_images}")),
+        directory(
+            LAYOUT.scores_folder("{dataset}", "{seed}", "{num_images}", "{family}")
+        ),
     log:
         LAYOUT.log_file(
-            "score_candidates", "{dataset}", score_run("{seed}", "{num_images}")
+            "score_candidates",
+            "{dataset}",
+            score_run("{seed}", "{num_images}", family="{family}"),
         ),
     benchmark:
         LAYOUT.benchmark_file(
-            "score_candidates", "{dataset}", score_run("{seed}", "{num_images}")
+            "score_candidates",
+            "{dataset}",
+            score_run("{seed}", "{num_images}", family="{family}"),
         )
     priority: SELECTION_PRIORITY
     conda:
@@ -39,23 +45,28 @@ rule score_candidate:
         plans=LAYOUT.candidate_plans_file("{dataset}"),
         dataset_json=LAYOUT.preprocessed_dataset_json("{dataset}"),
     output:
-        LAYOUT.score_file("{dataset}", "{seed}", "{num_images}", "{configuration}"),
+        LAYOUT.score_file(
+            "{dataset}", "{seed}", "{num_images}", "{configuration}", "{family}"
+        ),
     log:
         LAYOUT.log_file(
             "score_candidate",
             "{dataset}",
-            score_run("{seed}", "{num_images}", "{configuration}"),
+            score_run("{seed}", "{num_images}", "{configuration}", "{family}"),
         ),
     benchmark:
         LAYOUT.benchmark_file(
             "score_candidate",
             "{dataset}",
-            score_run("{seed}", "{num_images}", "{configuration}"),
+            score_run("{seed}", "{num_images}", "{configuration}", "{family}"),
         )
     priority: SELECTION_PRIORITY
     conda:
         "../envs/xtinyunet.yaml"
     threads: candidate_scoring_threads
+    resources:
+        mem_mb=job_memory("score_candidate"),
+        runtime=job_runtime("score_candidate"),
     params:
         num_images=num_images_value,
         batch_size=SCORING.batch_size,
@@ -67,15 +78,18 @@ rule score_candidate:
 
 
 rule gather_scores:
-    """One scores table per dataset, seed and K, widest candidate first, a column per metric."""
+    """One scores table per dataset, family, seed and K, widest candidate first, a column per
+    metric."""
     input:
         scores=scores_of_table,
         candidates=written_candidates,
     output:
-        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
+        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}", "{family}"),
     log:
         LAYOUT.log_file(
-            "gather_scores", "{dataset}", score_run("{seed}", "{num_images}")
+            "gather_scores",
+            "{dataset}",
+            score_run("{seed}", "{num_images}", family="{family}"),
         ),
     priority: SELECTION_PRIORITY
     localrule: True

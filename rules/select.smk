@@ -1,21 +1,29 @@
 checkpoint select_knee:
-    """Knee of the sensitivity curve: the XTinyU-Net configuration, and its plot."""
+    """Knee of a family's sensitivity curve: its XTinyU-Net configuration, and its plot."""
     input:
-        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}"),
+        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}", "{family}"),
     output:
-        selection=LAYOUT.selection_file("{dataset}", "{seed}", "{num_images}"),
+        selection=LAYOUT.selection_file(
+            "{dataset}", "{seed}", "{num_images}", "{family}"
+        ),
         plot=report(
-            LAYOUT.sensitivity_plot("{dataset}", "{seed}", "{num_images}"),
+            LAYOUT.sensitivity_plot("{dataset}", "{seed}", "{num_images}", "{family}"),
             caption="../report/sensitivity.rst",
             category="Selection",
             subcategory="{dataset}",
         ),
     log:
-        LAYOUT.log_file("select_knee", "{dataset}", score_run("{seed}", "{num_images}")),
+        LAYOUT.log_file(
+            "select_knee",
+            "{dataset}",
+            score_run("{seed}", "{num_images}", family="{family}"),
+        ),
     # Part of what the selection costs (the cost ledger).
     benchmark:
         LAYOUT.benchmark_file(
-            "select_knee", "{dataset}", score_run("{seed}", "{num_images}")
+            "select_knee",
+            "{dataset}",
+            score_run("{seed}", "{num_images}", family="{family}"),
         )
     priority: SELECTION_PRIORITY
     localrule: True

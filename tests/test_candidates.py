@@ -8,6 +8,7 @@ import torch
 from conftest import network_nnunets_trainer_builds, with_architecture
 from xtinyunet.names import BASELINES, baseline_configuration
 from xtinyunet.plans.candidates import (
+    candidate_plans,
     candidates_from_plans,
     width_caps,
     with_candidates,
@@ -141,3 +142,37 @@ def test_plans_without_a_2d_configuration_are_rejected(plans):
     broken = {"plans_name": "nnUNetPlans", "configurations": {"3d_fullres": {}}}
     with pytest.raises(ValueError, match="configurations.2d"):
         candidates_from_plans(broken)
+
+
+def test_a_configuration_nnunet_did_not_plan_is_refused_naming_the_plans_and_the_key(
+    planned_dataset, tmp_path
+):
+    """A 2D dataset's plans have no 3D configuration: asking for one stops the candidates'
+    job, naming the file, what it has and the config key; nothing is written."""
+    candidate_plans_file = tmp_path / "XTinyUNetPlans.json"
+    plans_file = planned_dataset / "nnUNetPlans.json"
+    with pytest.raises(
+        ValueError,
+        match=r"nnUNetPlans.json: nnU-Net planned no 3d_fullres .*"
+        r"its plans have 2d.*scoring.configurations",
+    ):
+        write_candidate_plans(plans_file, candidate_plans_file, ("2d", "3d_fullres"))
+    assert not candidate_plans_file.exists()
+
+
+def test_the_candidates_of_each_family_inherit_their_own_configuration(planned_dataset):
+    """With two families, each candidate inherits its own planned configuration, and the
+    baselines come only with 2d."""
+    plans = json.loads((planned_dataset / "nnUNetPlans.json").read_text())
+    # A stand-in 3d_fullres beside the real 2d, as nnU-Net plans one for volumes.
+    plans["configurations"]["3d_fullres"] = {
+        **plans["configurations"]["2d"],
+        "data_identifier": "nnUNetPlans_3d_fullres",
+    }
+    both = candidate_plans(plans, ("2d", "3d_fullres"))["configurations"]
+    for base in ("2d", "3d_fullres"):
+        names = [c.configuration for c in candidates_from_plans(plans, base)]
+        assert names and all(both[name]["inherits_from"] == base for name in names)
+    assert baseline_configuration("unext") in both
+    volumes_only = candidate_plans(plans, ("3d_fullres",))["configurations"]
+    assert not any(name.startswith("2d_") for name in volumes_only)

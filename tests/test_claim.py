@@ -189,6 +189,9 @@ def test_sweep_widths_reads_the_results_and_names_a_missing_width():
         ("2d_xtiny4", 40, (80.0, 80.0)),
         ("2d_xtiny2", 20, (70.0, 70.0)),
     ]
+    # The claim is 2d's: a 3D family's candidates (first, even) are not widths of it.
+    volumes = [{"configuration": f"3d_fullres_xtiny{cap}", "cap": cap} for cap in (8, 4)]
+    assert sweep_widths(volumes + candidates, results, per_case, 0, "D") == widths
 
 
 def test_the_page_table_and_figures_are_written(tmp_path):

@@ -11,11 +11,17 @@ from xtinyunet.io import read_json
 from xtinyunet.names import (
     BASE_CONFIGURATION,
     BASELINES,
+    PLANNED_CONFIGURATIONS,
     PLANS,
     PLANS_FILE,
     baseline_configuration,
     candidate_configuration,
     configuration_pattern,
+    family_label,
+    family_of,
+    family_of_prefix,
+    family_prefix,
+    family_prefix_pattern,
 )
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
@@ -32,7 +38,8 @@ def test_the_schema_names_no_baseline():
 
 @pytest.mark.parametrize(
     "configuration",
-    [BASE_CONFIGURATION, candidate_configuration(512), candidate_configuration(1)]
+    [*PLANNED_CONFIGURATIONS, candidate_configuration(512), candidate_configuration(1)]
+    + [candidate_configuration(8, base) for base in ("3d_fullres", "3d_lowres")]
     + [baseline_configuration(name) for name in BASELINES],
 )
 def test_configuration_pattern_matches_every_configuration_the_workflow_makes(configuration):
@@ -40,10 +47,33 @@ def test_configuration_pattern_matches_every_configuration_the_workflow_makes(co
 
 
 @pytest.mark.parametrize(
-    "configuration", ["3d_fullres", "2d_xtiny", "2d_xtinyx", "2d_unet", "2d_unext_2", "2", ""]
+    "configuration",
+    ["3d", "3d_fullres_unext", "3d_cascade_fullres", "2d_xtiny", "2d_xtinyx", "2d_unet"]
+    + ["2d_unext_2", "2", ""],
 )
 def test_configuration_pattern_rejects_others(configuration):
     assert not re.fullmatch(configuration_pattern(), configuration)
+
+
+def test_the_schema_offers_the_planned_configurations_and_2d_by_default():
+    scoring = SCHEMA["properties"]["scoring"]["properties"]["configurations"]
+    assert tuple(SCHEMA["$defs"]["configurations"]["items"]["enum"]) == PLANNED_CONFIGURATIONS
+    assert scoring["default"] == [BASE_CONFIGURATION]
+
+
+def test_a_family_prefix_is_empty_for_2d_and_names_the_other_configurations():
+    """2d's files keep their names (scores_seed369_kall.csv); the others' start with the
+    configuration, and the wildcard's pattern matches exactly the prefixes."""
+    assert family_prefix(BASE_CONFIGURATION) == ""
+    assert family_prefix("3d_fullres") == "3d_fullres_"
+    for base in PLANNED_CONFIGURATIONS:
+        assert family_of_prefix(family_prefix(base)) == base
+        assert re.fullmatch(family_prefix_pattern(), family_prefix(base))
+    assert not re.fullmatch(family_prefix_pattern(), "3d_fullres")
+    assert family_label("XTinyU-Net", "2d") == "XTinyU-Net"
+    assert family_label("XTinyU-Net", "3d_fullres") == "XTinyU-Net (3d_fullres)"
+    assert family_of("3d_fullres_xtiny8") == family_of("3d_fullres") == "3d_fullres"
+    assert family_of(baseline_configuration("unext")) == family_of("2d_xtiny8") == "2d"
 
 
 def test_nnunet_planner_uses_the_registry_names(planned_dataset):

@@ -1,7 +1,12 @@
 """Gathering per-model evaluations into the results tables."""
 
 from xtinyunet.io import atomic_write_json, write_csv
-from xtinyunet.reporting.results import gather_results, paper_table_rows, read_results
+from xtinyunet.reporting.results import (
+    family_rows,
+    gather_results,
+    paper_table_rows,
+    read_results,
+)
 
 
 def evaluation(tmp_path, config, dice):
@@ -54,3 +59,20 @@ def test_selected_width_also_in_the_sweep_appears_once_per_name(tmp_path):
     assert {r["manifest"] for r in rows} == {"m.json"}
     table_rows = paper_table_rows({"Demo": rows}, fold=0)
     assert [(r["model"], r["dice_mean"]) for r in table_rows] == [("XTinyU-Net", 80.0)]
+
+
+def test_a_familys_rows_carry_the_papers_labels_and_no_other_familys():
+    rows = [
+        {"model": "XTinyU-Net", "config": "2d_xtiny8"},
+        {"model": "UNeXt", "config": "2d_unext"},
+        {"model": "sweep", "config": "2d"},
+        {"model": "XTinyU-Net (3d_fullres)", "config": "3d_fullres_xtiny16"},
+        {"model": "nnU-Net (3d_fullres)", "config": "3d_fullres"},
+        {"model": "sweep (3d_fullres)", "config": "3d_fullres"},
+    ]
+    assert family_rows(rows, "2d") == rows[:3]
+    assert family_rows(rows, "3d_fullres") == [
+        {"model": "XTinyU-Net", "config": "3d_fullres_xtiny16"},
+        {"model": "nnU-Net", "config": "3d_fullres"},
+        {"model": "sweep", "config": "3d_fullres"},
+    ]

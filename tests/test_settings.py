@@ -193,3 +193,41 @@ def test_the_schema_names_an_unknown_key_or_a_wrong_type(config, named):
     base = {"datasets": [{"id": 1, "name": "A", "source": GRAY}]}
     with pytest.raises(Exception, match=named):
         validated({**base, **config})
+
+
+def test_a_3d_configuration_on_2d_synthetic_images_is_refused_naming_the_key():
+    refused(
+        r"Dataset001_A: scoring.configurations names 3d_fullres, but its synthetic images are 2D",
+        scoring={"configurations": ["2d", "3d_fullres"]},
+    )
+    own = {"id": 1, "name": "A", "source": GRAY, "configurations": ["3d_lowres"]}
+    refused(r"Dataset001_A: configurations names 3d_lowres", datasets=[own])
+
+
+def test_each_dataset_scales_its_own_configurations_or_scorings():
+    volumes = {**GRAY, "image_size": [8, 32, 32]}
+    settings = settings_of(
+        datasets=[
+            {"id": 1, "name": "A", "source": GRAY},
+            {"id": 2, "name": "B", "source": volumes, "configurations": ["2d", "3d_fullres"]},
+        ]
+    )
+    assert settings.scoring.configurations == ["2d"]
+    assert settings.families == {"Dataset001_A": ["2d"], "Dataset002_B": ["2d", "3d_fullres"]}
+
+
+def test_families_come_in_the_planned_order_and_a_3d_only_dataset_is_not_deployed():
+    volumes = {**GRAY, "image_size": [8, 32, 32]}
+    dataset = {"id": 2, "name": "B", "source": volumes, "configurations": ["3d_fullres", "2d"]}
+    assert settings_of(datasets=[dataset]).families == {"Dataset002_B": ["2d", "3d_fullres"]}
+    alone = {**dataset, "configurations": ["3d_fullres"]}
+    refused(
+        r"Dataset002_B: deployment.enabled measures 2D networks .* configurations lacks 2d",
+        datasets=[alone],
+        training={"baseline_datasets": False},
+        deployment={"enabled": True},
+    )
+    # The claim is 2d's: a dataset that sweeps 3d_fullres alone is not one of its datasets.
+    swept = settings_of(datasets=[alone], training={"baseline_datasets": False, "sweep": True})
+    assert swept.chosen_for("Dataset002_B", swept.training.sweep)
+    assert swept.swept_datasets == []

@@ -7,7 +7,14 @@ import io
 
 import pytest
 
-from xtinyunet.reporting.tables import build_table, default_caption, to_csv, to_latex, to_markdown
+from xtinyunet.reporting.tables import (
+    build_table,
+    default_caption,
+    family_notes,
+    to_csv,
+    to_latex,
+    to_markdown,
+)
 
 
 def result(dataset, model, params, flops, dice, hd95) -> dict:
@@ -119,3 +126,30 @@ def test_undefined_metric_is_shown_as_not_available():
     (table,) = build_table([row], ["D"])
     assert table["D Dice"] == "0.00 ± 0.00"
     assert table["D HD95"] == UNDEFINED
+
+
+def test_a_3d_family_is_a_row_of_its_own_with_a_note_that_the_baselines_are_2d():
+    rows = [
+        {**result("BraTS", "XTinyU-Net", 1e4, 1e9, (80, 5), (9, 1)), "config": "2d_xtiny8"},
+        {**result("BraTS", "UNeXt", 1e6, 1e9, (70, 5), (12, 1)), "config": "2d_unext"},
+        {
+            **result("BraTS", "XTinyU-Net (3d_fullres)", 3e4, 9e9, (85, 4), (7, 1)),
+            "config": "3d_fullres_xtiny16",
+        },
+        {
+            **result("BraTS", "nnU-Net (3d_fullres)", 3e7, 9e11, (86, 4), (7, 1)),
+            "config": "3d_fullres",
+        },
+    ]
+    table = build_table(rows, ["BraTS"])
+    assert [row["Model"] for row in table] == [
+        "XTinyU-Net",
+        "UNeXt",
+        "XTinyU-Net (3d_fullres)",
+        "nnU-Net (3d_fullres)",
+    ]
+    assert family_notes(rows) == [
+        "XTinyU-Net (3d_fullres) is compared with nnU-Net's full 3d_fullres network, "
+        "nnU-Net (3d_fullres); the baselines, if any, are 2D networks (2d)."
+    ]
+    assert family_notes(rows[:2]) == []

@@ -13,11 +13,16 @@ from xtinyunet.targets import (
     claim_inputs,
     deployed_models,
     deployment_measurements,
+    proxy_targets,
+    results_targets,
     selection_targets,
     trained_models,
 )
 
 CANDIDATES = ["2d_xtiny512", "2d_xtiny256", "2d_xtiny8"]
+FAMILIES = {"2d": CANDIDATES}
+SELECTED = {"2d": "2d_xtiny8"}
+VOLUME_CANDIDATES = ["3d_fullres_xtiny320", "3d_fullres_xtiny160", "3d_fullres_xtiny16"]
 
 
 def demo_settings(scoring=None, **training):
@@ -32,7 +37,7 @@ def demo_settings(scoring=None, **training):
 def test_the_demo_trains_the_sweep_and_the_baselines_on_synthus_only():
     settings = demo_settings()
     trainers = settings.training.trainers
-    synthus = trained_models(settings, "Dataset990_SynthUS", "2d_xtiny8", CANDIDATES)
+    synthus = trained_models(settings, "Dataset990_SynthUS", SELECTED, FAMILIES)
     assert [(m.model, m.configuration) for m in synthus][:2] == [
         ("XTinyU-Net", "2d_xtiny8"),
         ("nnU-Net", "2d"),
@@ -53,13 +58,13 @@ def test_the_demo_trains_the_sweep_and_the_baselines_on_synthus_only():
         assert sweep == ["2d", *CANDIDATES[1:]]
     else:
         assert sweep == CANDIDATES
-    derm = trained_models(settings, "Dataset991_SynthDerm", "2d_xtiny8", CANDIDATES)
+    derm = trained_models(settings, "Dataset991_SynthDerm", SELECTED, FAMILIES)
     assert [m.model for m in derm] == ["XTinyU-Net", "nnU-Net"]
 
 
 def test_a_sweep_trainer_other_than_nnunets_trains_every_candidate():
     settings = demo_settings(sweep=True, trainers={"sweep": "nnUNetTrainerShort_2ep_5it"})
-    models = trained_models(settings, "Dataset991_SynthDerm", "2d_xtiny8", CANDIDATES)
+    models = trained_models(settings, "Dataset991_SynthDerm", SELECTED, FAMILIES)
     assert [m.configuration for m in models if m.model == "sweep"] == CANDIDATES
 
 
@@ -68,7 +73,7 @@ def test_deployment_measures_the_selected_width_once():
     settings.deployment["sweep"] = True
     layout = ResultsLayout("results")
     models = deployed_models(
-        settings, trained_models(settings, "Dataset990_SynthUS", "2d_xtiny8", CANDIDATES)
+        settings, trained_models(settings, "Dataset990_SynthUS", SELECTED, FAMILIES)
     )
     files = deployment_measurements(layout, "Dataset990_SynthUS", models, [0])
     assert len(files) == len(set(files)) == len({(m.trainer, m.configuration) for m in models})
@@ -109,3 +114,72 @@ def test_the_claim_without_a_sweep_is_refused_naming_the_key():
     demo = demo_settings()
     inputs = claim_inputs(demo, ResultsLayout(demo.results_dir))
     assert [path.parent.name for path in inputs["results"]] == ["Dataset990_SynthUS"]
+
+
+def volume_settings(scaled, baseline_datasets=True, **dataset):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    volumes = {"type": "synthetic", "num_train": 5, "num_test": 1, "image_size": [8, 32, 32]}
+    config["datasets"] = [{"id": 502, "name": "Vol", "source": volumes, **dataset}]
+    config["scoring"]["configurations"] = scaled
+    config["scoring"]["metrics"] = ["jacobian", "naswot"]
+    config["training"].update(sweep=True, baseline_datasets=baseline_datasets)
+    config["report"] = {"tables": [{"name": "vol", "datasets": ["Vol"]}]}
+    validate(config, schema=str(REPO / "schemas" / "config.schema.yaml"))
+    return load_settings(config)
+
+
+def test_each_family_trains_its_xtinyunet_nnunet_and_sweep_and_2d_alone_the_baselines():
+    settings = volume_settings(["2d", "3d_fullres"])
+    models = trained_models(
+        settings,
+        "Dataset502_Vol",
+        {"2d": "2d_xtiny8", "3d_fullres": "3d_fullres_xtiny16"},
+        {"2d": CANDIDATES, "3d_fullres": VOLUME_CANDIDATES},
+    )
+    by_label = {}
+    for model in models:
+        by_label.setdefault(model.model, []).append(model.configuration)
+    assert by_label["XTinyU-Net"] == ["2d_xtiny8"] and by_label["nnU-Net"] == ["2d"]
+    assert by_label["XTinyU-Net (3d_fullres)"] == ["3d_fullres_xtiny16"]
+    assert by_label["nnU-Net (3d_fullres)"] == ["3d_fullres"]
+    assert by_label["sweep (3d_fullres)"] == ["3d_fullres", *VOLUME_CANDIDATES[1:]]
+    assert by_label["sweep"] == ["2d", *CANDIDATES[1:]]
+    assert {m.family for m in models if m.model in ("UNeXt", "TinyU-Net", "CMUNeXt-S")} == {"2d"}
+    assert [m.in_sweep for m in models].count(True) == 2 * len(CANDIDATES)
+    # The deployment measures 2D tiles: 2d's models only.
+    assert {m.family for m in deployed_models(settings, models)} == {"2d"}
+
+
+def test_a_3d_family_has_its_own_files_and_2d_keeps_its_names():
+    settings = volume_settings(["2d", "3d_fullres"])
+    layout = ResultsLayout("results")
+    files = {str(path) for path in selection_targets(settings, layout)}
+    folder = "results/Dataset502_Vol"
+    for run in ("seed369_kall", "3d_fullres_seed369_kall"):
+        assert f"{folder}/selection_{run}.json" in files
+        assert f"{folder}/sensitivity_{run}.png" in files
+        assert f"{folder}/proxies/selection_naswot_{run}.json" in files
+    results = {str(path) for path in results_targets(settings, layout)}
+    for name in ("cost.csv", "dice_vs_params.png"):
+        assert {f"{folder}/{name}", f"{folder}/3d_fullres_{name}"} <= results
+    assert f"{folder}/qualitative.png" in results
+    proxies = {str(path) for path in proxy_targets(settings, layout)}
+    assert {f"{folder}/proxies/comparison.csv", f"{folder}/proxies/3d_fullres_comparison.csv"} <= (
+        proxies
+    )
+
+
+def test_a_dataset_may_scale_3d_alone():
+    """A dataset's own `configurations` overrides scoring.configurations; without 2d it trains
+    no baseline, so it must not be chosen for them."""
+    with pytest.raises(ValueError, match=r"baselines .* are 2D networks .* lacks; add 2d"):
+        volume_settings(["2d"], configurations=["3d_fullres"])
+    settings = volume_settings(["2d"], baseline_datasets=False, configurations=["3d_fullres"])
+    assert settings.families == {"Dataset502_Vol": ["3d_fullres"]}
+    models = trained_models(
+        settings,
+        "Dataset502_Vol",
+        {"3d_fullres": "3d_fullres_xtiny16"},
+        {"3d_fullres": VOLUME_CANDIDATES},
+    )
+    assert {m.family for m in models} == {"3d_fullres"}

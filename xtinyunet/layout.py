@@ -28,14 +28,16 @@ def fold_run(trainer: str, configuration: str, fold) -> str:
     return f"{model_run(trainer, configuration)}/fold_{fold}"
 
 
-def score_run(seed, num_images, configuration: str | None = None) -> str:
-    """One scores table's run (seed, K), or with a configuration one candidate's job in it."""
-    run = f"seed{seed}_k{num_images}"
+def score_run(seed, num_images, configuration: str | None = None, family: str = "") -> str:
+    """One scores table's run (seed, K) of a family (its prefix, xtinyunet.names.family_prefix),
+    or with a configuration one candidate's job in it."""
+    run = f"{family}seed{seed}_k{num_images}"
     return run if configuration is None else f"{run}/{configuration}"
 
 
 class ResultsLayout:
-    """The files of one results_dir; `dataset` is nnU-Net's folder name (Dataset990_SynthUS)."""
+    """The files of one results_dir; `dataset` is nnU-Net's folder name (Dataset990_SynthUS).
+    `family` is a family's prefix (xtinyunet.names.family_prefix): empty for the paper's 2d."""
 
     def __init__(self, results: Path | str):
         self.results = Path(results)
@@ -87,29 +89,32 @@ class ResultsLayout:
     def candidates_file(self, dataset) -> Path:
         return self.dataset_folder(dataset) / "candidates.json"
 
-    def scores_folder(self, dataset, seed, num_images) -> Path:
+    def scores_folder(self, dataset, seed, num_images, family="") -> Path:
         """The score records of one scores table (the output of a job that scores them all)."""
-        return self.dataset_folder(dataset) / "scores" / score_run(seed, num_images)
+        return self.dataset_folder(dataset) / "scores" / score_run(seed, num_images, family=family)
 
-    def score_file(self, dataset, seed, num_images, configuration) -> Path:
-        return self.scores_folder(dataset, seed, num_images) / f"{configuration}.json"
+    def score_file(self, dataset, seed, num_images, configuration, family="") -> Path:
+        return self.scores_folder(dataset, seed, num_images, family) / f"{configuration}.json"
 
-    def scores_table(self, dataset, seed, num_images) -> Path:
-        return self.dataset_folder(dataset) / f"scores_{score_run(seed, num_images)}.csv"
+    def scores_table(self, dataset, seed, num_images, family="") -> Path:
+        run = score_run(seed, num_images, family=family)
+        return self.dataset_folder(dataset) / f"scores_{run}.csv"
 
-    def selection_file(self, dataset, seed, num_images) -> Path:
-        return self.dataset_folder(dataset) / f"selection_{score_run(seed, num_images)}.json"
+    def selection_file(self, dataset, seed, num_images, family="") -> Path:
+        run = score_run(seed, num_images, family=family)
+        return self.dataset_folder(dataset) / f"selection_{run}.json"
 
-    def sensitivity_plot(self, dataset, seed, num_images) -> Path:
-        return self.dataset_folder(dataset) / f"sensitivity_{score_run(seed, num_images)}.png"
+    def sensitivity_plot(self, dataset, seed, num_images, family="") -> Path:
+        run = score_run(seed, num_images, family=family)
+        return self.dataset_folder(dataset) / f"sensitivity_{run}.png"
 
-    def metric_selection_file(self, dataset, metric, seed, num_images) -> Path:
+    def metric_selection_file(self, dataset, metric, seed, num_images, family="") -> Path:
         """Another training-free metric's selection (the paper's is selection_file)."""
-        run = score_run(seed, num_images)
+        run = score_run(seed, num_images, family=family)
         return self.dataset_folder(dataset) / "proxies" / f"selection_{metric}_{run}.json"
 
-    def proxy_comparison(self, dataset, extension) -> Path:
-        return self.dataset_folder(dataset) / "proxies" / f"comparison.{extension}"
+    def proxy_comparison(self, dataset, extension, family="") -> Path:
+        return self.dataset_folder(dataset) / "proxies" / f"{family}comparison.{extension}"
 
     def raw_digest_file(self, dataset) -> Path:
         return self.dataset_folder(dataset) / "provenance" / "raw_dataset_digest.json"
@@ -137,12 +142,12 @@ class ResultsLayout:
     def per_case_table(self, dataset) -> Path:
         return self.dataset_folder(dataset) / "results_per_case.csv"
 
-    def dataset_figure(self, dataset, name, extension="png") -> Path:
-        """dice_vs_params, qualitative, robustness or dice_vs_latency."""
-        return self.dataset_folder(dataset) / f"{name}.{extension}"
+    def dataset_figure(self, dataset, name, extension="png", family="") -> Path:
+        """dice_vs_params, robustness (each a family's), qualitative or dice_vs_latency."""
+        return self.dataset_folder(dataset) / f"{family}{name}.{extension}"
 
-    def cost_file(self, dataset) -> Path:
-        return self.dataset_folder(dataset) / "cost.csv"
+    def cost_file(self, dataset, family="") -> Path:
+        return self.dataset_folder(dataset) / f"{family}cost.csv"
 
     def deployment_csv(self, dataset) -> Path:
         return self.dataset_folder(dataset) / "deployment.csv"
@@ -169,12 +174,13 @@ class ResultsLayout:
         """Snakemake's benchmark of one job: of a dataset, or of one `run` within it."""
         return _job_file(self.benchmarks, rule_name, subject, run, ".tsv")
 
-    def log_file(self, rule_name, subject, run=None) -> Path:
-        """The log of one job: of a dataset (or table), or of one `run` within it."""
-        return _job_file(self.logs, rule_name, subject, run, ".log")
+    def log_file(self, rule_name, subject, run=None, family="") -> Path:
+        """The log of one job: of a dataset (or table), of one family's job on a dataset, or of
+        one `run` within it."""
+        return _job_file(self.logs, rule_name, subject, run, ".log", family)
 
 
-def _job_file(root: Path, rule_name, subject, run, ending) -> Path:
+def _job_file(root: Path, rule_name, subject, run, ending, family="") -> Path:
     if run is None:
-        return root / rule_name / f"{subject}{ending}"
+        return root / rule_name / f"{family}{subject}{ending}"
     return root / rule_name / subject / f"{run}{ending}"

@@ -24,7 +24,6 @@ BASE_CONFIGURATION = "2d"
 # paper's 2d, and the 3D ones as an extension.
 PLANNED_CONFIGURATIONS = ("2d", "3d_fullres", "3d_lowres")
 CANDIDATE_INFIX = "_xtiny"
-CANDIDATE_PREFIX = f"{BASE_CONFIGURATION}{CANDIDATE_INFIX}"
 # A dataset's own folds, nnU-Net's name for them (raw folder, then beside the plans).
 SPLITS_FILE = "splits_final.json"
 # The folds of nnU-Net's own split, made when a dataset brings none: each needs a training case.
@@ -87,10 +86,50 @@ def baseline_configuration(name: str) -> str:
 
 
 def configuration_pattern() -> str:
-    """A regular expression matching every configuration the workflow trains or scores."""
-    variants = [re.escape(CANDIDATE_PREFIX) + r"\d+"]
-    variants += [re.escape(baseline_configuration(name)) for name in BASELINES]
-    return f"{re.escape(BASE_CONFIGURATION)}|{'|'.join(variants)}"
+    """A regular expression matching every configuration the workflow trains or scores: the
+    planned ones, their width candidates and the baselines'."""
+    planned = "|".join(map(re.escape, PLANNED_CONFIGURATIONS))
+    baselines = "|".join(re.escape(baseline_configuration(name)) for name in BASELINES)
+    return f"(?:{planned})(?:{re.escape(CANDIDATE_INFIX)}\\d+)?|{baselines}"
+
+
+# A family: the width candidates of one planned configuration, with their scores, selection,
+# XTinyU-Net, nnU-Net model and sweep (scoring.configurations). The paper's family, 2d, keeps
+# the file names and model labels it always had; another family's files start with its
+# configuration (scores_3d_fullres_seed369_kall.csv) and its labels name it.
+
+
+def family_prefix(base: str) -> str:
+    """What the family of planned configuration `base` puts before its file names: nothing for
+    2d, "3d_fullres_" for 3d_fullres."""
+    return "" if base == BASE_CONFIGURATION else f"{base}_"
+
+
+def family_of_prefix(prefix: str) -> str:
+    """The planned configuration of a family prefix (family_prefix's inverse)."""
+    return BASE_CONFIGURATION if prefix == "" else prefix.removesuffix("_")
+
+
+def family_prefix_pattern() -> str:
+    """A regular expression of every family prefix (the empty one included)."""
+    others = [family_prefix(base) for base in PLANNED_CONFIGURATIONS if base != BASE_CONFIGURATION]
+    return f"(?:{'|'.join(map(re.escape, others))})?"
+
+
+def family_label(label: str, base: str) -> str:
+    """A model's label in the tables and figures: XTinyU-Net for 2d's, XTinyU-Net (3d_fullres)
+    for 3d_fullres's."""
+    return label if base == BASE_CONFIGURATION else f"{label} ({base})"
+
+
+def family_of(configuration: str) -> str:
+    """The planned configuration a trained or scored configuration belongs to: a candidate's
+    base, a planned configuration itself, 2d for a baseline."""
+    if configuration in PLANNED_CONFIGURATIONS:
+        return configuration
+    if configuration in map(baseline_configuration, BASELINES):
+        return BASE_CONFIGURATION
+    return split_candidate(configuration)[0]
 
 
 def model_folder_name(trainer: str, configuration: str) -> str:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from xtinyunet.names import BASELINES, check_baseline_name, check_patch_size
+from xtinyunet.names import (
+    BASE_CONFIGURATION,
+    BASELINES,
+    PLANNED_CONFIGURATIONS,
+    check_baseline_name,
+    check_patch_size,
+)
 from xtinyunet.scoring.metric_names import PRIMARY_METRIC, check_metrics, check_precision_metrics
 from xtinyunet.sources import check_source, dataset_folder_name
 from xtinyunet.training.trainer_names import check_trainer_name, training_iterations
@@ -31,6 +37,8 @@ class ScoringSettings:
     batch_size: int | str
     device: str
     precision: str
+    # The planned configurations scaled when a dataset names none of its own (the families).
+    configurations: list[str]
 
     @property
     def robustness(self) -> bool:
@@ -79,6 +87,9 @@ class Settings:
     results_dir: str
     # The enabled datasets by folder name (Dataset<id>_<name>), as configured.
     datasets: dict[str, dict]
+    # The planned configurations scaled on each dataset (by folder name), each a family: the
+    # dataset's own `configurations`, else scoring.configurations.
+    families: dict[str, list[str]]
     scoring: ScoringSettings
     knee_method: str
     training: TrainingSettings
@@ -100,15 +111,16 @@ class Settings:
     def chosen_for(self, dataset: str, setting: bool | list[str]) -> bool:
         """Whether a setting that is a boolean for all datasets or a list of dataset names
         (training.sweep, training.baseline_datasets) holds for `dataset` (a folder name)."""
-        if isinstance(setting, bool):
-            return setting
-        return self.datasets[dataset]["name"] in setting
+        return _chosen(self.datasets[dataset], setting)
 
     @property
     def swept_datasets(self) -> list[str]:
-        """The datasets whose every width is trained (training.sweep): the claim's."""
+        """The datasets whose every 2d width is trained (training.sweep): the claim's."""
         return [
-            dataset for dataset in self.datasets if self.chosen_for(dataset, self.training.sweep)
+            dataset
+            for dataset in self.datasets
+            if self.chosen_for(dataset, self.training.sweep)
+            and BASE_CONFIGURATION in self.families[dataset]
         ]
 
     def table(self, name: str) -> dict:
@@ -136,6 +148,7 @@ def load_settings(validated: dict) -> Settings:
     return Settings(
         results_dir=config["results_dir"],
         datasets=datasets,
+        families=_families(datasets, scoring, training, config["deployment"]),
         scoring=scoring,
         knee_method=config["selection"]["knee_method"],
         training=training,
@@ -205,7 +218,51 @@ def _scoring(scoring: dict) -> ScoringSettings:
         batch_size=scoring["batch_size"],
         device=scoring["device"],
         precision=scoring["precision"],
+        configurations=list(scoring["configurations"]),
     )
+
+
+def _families(
+    datasets: dict[str, dict], scoring: ScoringSettings, training: TrainingSettings, deployment
+) -> dict[str, list[str]]:
+    """Each dataset's families, checked against its images and its baselines."""
+    families = {}
+    for folder, dataset in datasets.items():
+        key = "configurations" if "configurations" in dataset else "scoring.configurations"
+        # In the planned order, whatever the config's: 2d's models and files come first.
+        named = dataset.get("configurations", scoring.configurations)
+        configurations = [name for name in PLANNED_CONFIGURATIONS if name in named]
+        volumetric = [name for name in configurations if name != BASE_CONFIGURATION]
+        source = dataset["source"]
+        if (
+            volumetric
+            and source["type"] == "synthetic"
+            and not isinstance(source.get("image_size"), list)
+        ):
+            raise ValueError(
+                f"config.yaml: {folder}: {key} names {', '.join(volumetric)}, but its synthetic "
+                "images are 2D (source.image_size is one number; three make volumes)"
+            )
+        trains_baselines = training.baselines and _chosen(dataset, training.baseline_datasets)
+        if trains_baselines and BASE_CONFIGURATION not in configurations:
+            raise ValueError(
+                f"config.yaml: {folder}: the baselines ({', '.join(training.baselines)}) are 2D "
+                f"networks trained in nnU-Net's {BASE_CONFIGURATION} configuration, which {key} "
+                f"lacks; add {BASE_CONFIGURATION} or leave the dataset out of "
+                "training.baseline_datasets"
+            )
+        if deployment["enabled"] and BASE_CONFIGURATION not in configurations:
+            raise ValueError(
+                f"config.yaml: {folder}: deployment.enabled measures 2D networks on 2D tiles, "
+                f"but {key} lacks {BASE_CONFIGURATION}; add it or disable the deployment"
+            )
+        families[folder] = configurations
+    return families
+
+
+def _chosen(dataset: dict, setting: bool | list[str]) -> bool:
+    """Whether a boolean-or-names setting holds for `dataset` (an entry of `datasets`)."""
+    return setting if isinstance(setting, bool) else dataset["name"] in setting
 
 
 def _check_sample_sizes(scoring: ScoringSettings, datasets: dict[str, dict]) -> None:

@@ -16,6 +16,9 @@ from xtinyunet.names import (
     SWEEP,
     XTINYUNET,
     baseline_configuration,
+    family_label,
+    family_of,
+    family_prefix,
 )
 from xtinyunet.scoring.metric_names import PRIMARY_METRIC
 from xtinyunet.settings import DEPLOYMENT_TABLE, Settings
@@ -34,68 +37,101 @@ class TrainedModel:
     def as_dict(self) -> dict:
         return {"model": self.model, "configuration": self.configuration, "trainer": self.trainer}
 
+    @property
+    def family(self) -> str:
+        """The planned configuration of the family the model belongs to (2d for a baseline)."""
+        return family_of(self.configuration)
+
+    @property
+    def in_sweep(self) -> bool:
+        return self.model == family_label(SWEEP, self.family)
+
+
+def families(settings: Settings, dataset: str) -> list[tuple[str, str]]:
+    """(planned configuration, file-name prefix) of each family of `dataset`."""
+    return [(base, family_prefix(base)) for base in settings.families[dataset]]
+
 
 def trained_models(
-    settings: Settings, dataset: str, selected: str, candidates: list[str]
+    settings: Settings, dataset: str, selected: dict[str, str], candidates: dict[str, list[str]]
 ) -> list[TrainedModel]:
-    """Every model trained on `dataset` (a folder name): XTinyU-Net at the `selected`
-    configuration, nnU-Net, the baselines where chosen, and the width sweep over `candidates`
-    (widest first) where chosen."""
+    """Every model trained on `dataset` (a folder name), family by family (`selected` and
+    `candidates`, widest first, by planned configuration): XTinyU-Net at the selected
+    configuration, nnU-Net's full network, with 2d the baselines where chosen, and the width
+    sweep where chosen."""
     trainers = settings.training.trainers
-    models = [
-        TrainedModel(XTINYUNET, selected, trainers["xtinyunet"]),
-        TrainedModel(NNUNET, BASE_CONFIGURATION, trainers["nnunet"]),
-    ]
-    # The baselines have one output: their trainer runs without deep supervision.
-    if settings.chosen_for(dataset, settings.training.baseline_datasets):
+    models = []
+    for base in settings.families[dataset]:
         models += [
-            TrainedModel(
-                BASELINES[name].label,
-                baseline_configuration(name),
-                trainers[name] + NO_DEEP_SUPERVISION,
-            )
-            for name in settings.training.baselines
+            TrainedModel(family_label(XTINYUNET, base), selected[base], trainers["xtinyunet"]),
+            TrainedModel(family_label(NNUNET, base), base, trainers["nnunet"]),
         ]
-    if settings.chosen_for(dataset, settings.training.sweep):
-        widths = list(candidates)
-        # The widest candidate is 2d itself: with nnU-Net's trainer it is nnU-Net's model,
-        # trained once (xtinyunet/reporting/comparison.py maps it back).
-        if trainers["sweep"] == trainers["nnunet"]:
-            widths[0] = BASE_CONFIGURATION
-        models += [TrainedModel(SWEEP, width, trainers["sweep"]) for width in widths]
+        # The baselines are 2D and have one output: their trainer runs without deep supervision.
+        if base == BASE_CONFIGURATION and settings.chosen_for(
+            dataset, settings.training.baseline_datasets
+        ):
+            models += [
+                TrainedModel(
+                    BASELINES[name].label,
+                    baseline_configuration(name),
+                    trainers[name] + NO_DEEP_SUPERVISION,
+                )
+                for name in settings.training.baselines
+            ]
+        if settings.chosen_for(dataset, settings.training.sweep):
+            widths = list(candidates[base])
+            # The widest candidate is the planned configuration itself: with nnU-Net's trainer
+            # it is nnU-Net's model, trained once (xtinyunet/reporting/comparison.py maps it
+            # back).
+            if trainers["sweep"] == trainers["nnunet"]:
+                widths[0] = base
+            sweep = family_label(SWEEP, base)
+            models += [TrainedModel(sweep, width, trainers["sweep"]) for width in widths]
     return models
 
 
+def family_models(models: list[TrainedModel], base: str) -> list[TrainedModel]:
+    return [model for model in models if model.family == base]
+
+
 def deployed_models(settings: Settings, models: list[TrainedModel]) -> list[TrainedModel]:
-    """The models measured for deployment: the paper's (XTinyU-Net, nnU-Net, the baselines),
-    and the width sweep if `deployment.sweep`."""
-    return [model for model in models if model.model != SWEEP or settings.deployment["sweep"]]
+    """The models measured for deployment, on 2D tiles: the paper's (XTinyU-Net, nnU-Net, the
+    baselines), and the width sweep if `deployment.sweep`."""
+    return [
+        model
+        for model in family_models(models, BASE_CONFIGURATION)
+        if not model.in_sweep or settings.deployment["sweep"]
+    ]
 
 
-def metric_selection(layout: ResultsLayout, dataset: str, metric: str, seed, k) -> str:
+def metric_selection(
+    layout: ResultsLayout, dataset: str, metric: str, seed, k, family: str = ""
+) -> str:
     """A metric's selection file: the paper's keeps its place, the others lie in proxies/."""
     if metric == PRIMARY_METRIC:
-        return layout.selection_file(dataset, seed, k)
-    return layout.metric_selection_file(dataset, metric, seed, k)
+        return layout.selection_file(dataset, seed, k, family)
+    return layout.metric_selection_file(dataset, metric, seed, k, family)
 
 
 def selection_targets(settings: Settings, layout: ResultsLayout) -> list:
-    """The training-free stage: every selection (each metric's) and its plot, and the
-    manifests."""
+    """The training-free stage: every selection (each metric's, each family's) and its plot,
+    and the manifests."""
     scoring = settings.scoring
     runs = [
         path
         for dataset in settings.datasets
+        for _, family in families(settings, dataset)
         for seed in scoring.seeds
         for k in scoring.num_images
         for path in (
-            layout.selection_file(dataset, seed, k),
-            layout.sensitivity_plot(dataset, seed, k),
+            layout.selection_file(dataset, seed, k, family),
+            layout.sensitivity_plot(dataset, seed, k, family),
         )
     ]
     proxies = [
-        metric_selection(layout, dataset, metric, seed, k)
+        metric_selection(layout, dataset, metric, seed, k, family)
         for dataset in settings.datasets
+        for _, family in families(settings, dataset)
         for metric in scoring.proxies
         for seed in scoring.seeds
         for k in scoring.num_images
@@ -104,19 +140,23 @@ def selection_targets(settings: Settings, layout: ResultsLayout) -> list:
 
 
 def results_targets(settings: Settings, layout: ResultsLayout) -> list:
-    """Every dataset's results, cost ledger and figures, and the paper's tables."""
-    figures = ["dice_vs_params", "qualitative"] + (
-        ["robustness"] if settings.scoring.robustness else []
-    )
+    """Every dataset's results, its families' cost ledgers and figures, and the paper's
+    tables."""
+    figures = ["dice_vs_params"] + (["robustness"] if settings.scoring.robustness else [])
     per_dataset = [
         path
         for dataset in settings.datasets
         for path in [
             layout.results_table(dataset),
             layout.per_case_table(dataset),
-            layout.cost_file(dataset),
+            *(layout.cost_file(dataset, family) for _, family in families(settings, dataset)),
+            *(
+                layout.dataset_figure(dataset, name, family=family)
+                for _, family in families(settings, dataset)
+                for name in figures
+            ),
+            layout.dataset_figure(dataset, "qualitative"),
         ]
-        + [layout.dataset_figure(dataset, name) for name in figures]
     ]
     tables = [
         layout.paper_table(table["name"], extension)
@@ -131,8 +171,9 @@ def proxy_targets(settings: Settings, layout: ResultsLayout) -> list:
     if not settings.scoring.proxies:
         return []
     return [
-        layout.proxy_comparison(dataset, extension)
+        layout.proxy_comparison(dataset, extension, family)
         for dataset in settings.datasets
+        for _, family in families(settings, dataset)
         for extension in ("png", "pdf", "csv")
     ]
 
@@ -170,38 +211,45 @@ def evaluation_files(
 def sweep_benchmarks(
     layout: ResultsLayout, dataset: str, models: list[TrainedModel], folds
 ) -> list:
-    """Training, prediction and evaluation of every width of the sweep (none without it)."""
+    """Training, prediction and evaluation of every width of the sweeps of `models` (none
+    without a sweep)."""
     return [
         layout.benchmark_file(rule, dataset, fold_run(model.trainer, model.configuration, fold))
         for model in models
-        if model.model == SWEEP
+        if model.in_sweep
         for fold in folds
         for rule in ("train_model", "predict_and_evaluate")
     ]
 
 
 def sweep_summaries(layout: ResultsLayout, dataset: str, models: list[TrainedModel], folds) -> list:
-    """The evaluation summaries of the sweep's models: each states the device it ran on."""
-    sweep = [model for model in models if model.model == SWEEP]
+    """The evaluation summaries of the sweeps' models: each states the device it ran on."""
+    sweep = [model for model in models if model.in_sweep]
     return evaluation_files(layout, dataset, sweep, folds, ".json")
 
 
-def score_records(layout: ResultsLayout, dataset: str, seed, k, candidates: list[str]) -> list:
-    """The score record of each candidate of one scores table (dataset, seed, K)."""
-    return [layout.score_file(dataset, seed, k, configuration) for configuration in candidates]
+def score_records(
+    layout: ResultsLayout, dataset: str, seed, k, candidates: list[str], family: str = ""
+) -> list:
+    """The score record of each candidate of one scores table (dataset, family, seed, K)."""
+    return [
+        layout.score_file(dataset, seed, k, configuration, family) for configuration in candidates
+    ]
 
 
 def selection_benchmarks(
-    layout: ResultsLayout, dataset: str, seed, k, candidates: list[str] | None
+    layout: ResultsLayout, dataset: str, seed, k, candidates: list[str] | None, family: str = ""
 ) -> list:
-    """The jobs of a selection: its scoring (one job, or with `candidates` one per candidate)
-    and its knee."""
-    run = score_run(seed, k)
+    """The jobs of a family's selection: its scoring (one job, or with `candidates` one per
+    candidate) and its knee."""
+    run = score_run(seed, k, family=family)
     if candidates is None:
         scoring = [layout.benchmark_file("score_candidates", dataset, run)]
     else:
         scoring = [
-            layout.benchmark_file("score_candidate", dataset, score_run(seed, k, configuration))
+            layout.benchmark_file(
+                "score_candidate", dataset, score_run(seed, k, configuration, family)
+            )
             for configuration in candidates
         ]
     return scoring + [layout.benchmark_file("select_knee", dataset, run)]
@@ -214,7 +262,7 @@ def paper_model_predictions(
     return {
         model.model: layout.prediction_folder(dataset, model.trainer, model.configuration, fold)
         for model in models
-        if model.model != SWEEP
+        if not model.in_sweep
     }
 
 
@@ -234,11 +282,14 @@ def deployment_measurements(
     )
 
 
-def proxy_comparison_inputs(settings: Settings, layout: ResultsLayout, dataset: str) -> dict:
-    """Each metric's selection of the primary run and, when the sweep is trained, its Dice."""
+def proxy_comparison_inputs(
+    settings: Settings, layout: ResultsLayout, dataset: str, family: str = ""
+) -> dict:
+    """Each metric's selection of a family's primary run and, when the sweep is trained, its
+    Dice."""
     inputs = {
         "selections": [
-            metric_selection(layout, dataset, metric, *settings.scoring.primary_run)
+            metric_selection(layout, dataset, metric, *settings.scoring.primary_run, family)
             for metric in settings.scoring.metrics
         ]
     }

@@ -88,22 +88,46 @@ def with_candidates(plans: dict, bases=(BASE_CONFIGURATION,)) -> dict:
     return updated
 
 
-def candidate_plans(plans: dict, baseline_patch_sizes: dict | None = None) -> dict:
+def candidate_plans(
+    plans: dict, bases=(BASE_CONFIGURATION,), baseline_patch_sizes: dict | None = None
+) -> dict:
     """The workflow's own plans: nnU-Net's `plans` unchanged, under the plans identifier
-    CANDIDATE_PLANS, with the width candidates and the baselines' configurations added."""
-    updated = with_baselines(with_candidates(plans), baseline_patch_sizes)
+    CANDIDATE_PLANS, with the width candidates of each planned configuration in `bases` and,
+    with 2d among them, the baselines' configurations added."""
+    updated = with_candidates(plans, bases)
+    if BASE_CONFIGURATION in bases:
+        updated = with_baselines(updated, baseline_patch_sizes)
     updated["plans_name"] = CANDIDATE_PLANS
     return updated
 
 
+def check_planned(plans: dict, bases, where: str) -> None:
+    """Raise ValueError, naming `where` (the plans file), unless nnU-Net planned every
+    configuration of `bases`: it plans no 3D configuration for 2D images, and 3d_lowres only
+    for volumes much larger than the 3D patch."""
+    planned = plans.get("configurations", {})
+    missing = [base for base in bases if base not in planned]
+    if missing:
+        raise ValueError(
+            f"{where}: nnU-Net planned no {', '.join(missing)} for this dataset (its plans have "
+            f"{', '.join(planned) or 'no configuration'}); remove {', '.join(missing)} from "
+            "scoring.configurations, or from the dataset's own `configurations`"
+        )
+
+
 def write_candidate_plans(
-    plans_file, candidate_plans_file, baseline_patch_sizes: dict | None = None
+    plans_file,
+    candidate_plans_file,
+    bases=(BASE_CONFIGURATION,),
+    baseline_patch_sizes: dict | None = None,
 ) -> list[Candidate]:
     """Write candidate_plans of nnU-Net's `plans_file` to `candidate_plans_file` (atomically,
-    leaving `plans_file` as it is) and return the candidates."""
+    leaving `plans_file` as it is) and return the candidates, family by family, each widest
+    first."""
     plans = read_json(plans_file)
-    atomic_write_json(candidate_plans_file, candidate_plans(plans, baseline_patch_sizes))
-    return candidates_from_plans(plans)
+    check_planned(plans, bases, str(plans_file))
+    atomic_write_json(candidate_plans_file, candidate_plans(plans, bases, baseline_patch_sizes))
+    return [candidate for base in bases for candidate in candidates_from_plans(plans, base)]
 
 
 # The baselines' configurations (xtinyunet/baselines/ has their networks): light, without

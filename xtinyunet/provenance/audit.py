@@ -39,7 +39,7 @@ from xtinyunet.evaluation.evaluate import reference_labels
 from xtinyunet.evaluation.metrics import evaluate_folder, summarize
 from xtinyunet.io import file_sha256, folder_digest, read_json
 from xtinyunet.layout import ResultsLayout, model_run
-from xtinyunet.names import SEGMENTATION_METRICS
+from xtinyunet.names import PLANNED_CONFIGURATIONS, SEGMENTATION_METRICS, family_prefix
 from xtinyunet.reporting.results import read_results
 from xtinyunet.scoring.records import read_scores_table
 from xtinyunet.selection.records import select
@@ -88,29 +88,31 @@ def _existing(layout: ResultsLayout, dataset: str, pattern: Path) -> list[Path]:
     return sorted(folder.glob(str(pattern.relative_to(folder))))
 
 
-def _scoring_runs(layout: ResultsLayout, dataset: str) -> list[tuple[str, str]]:
-    """(seed, num_images) of every scores table or selection of `dataset` on disk."""
+def _scoring_runs(layout: ResultsLayout, dataset: str) -> list[tuple[str, str, str]]:
+    """(seed, num_images, family prefix) of every scores table or selection of `dataset` on
+    disk, every family's."""
     runs = set()
-    for path_of in (layout.scores_table, layout.selection_file):
-        # The name with a group where the glob has "*" (which also matches nothing).
-        name = re.escape(path_of(dataset, "SEEDVALUE", "KVALUE").name)
-        run = re.compile(name.replace("SEEDVALUE", "(.*)").replace("KVALUE", "(.*)"))
-        for found in _existing(layout, dataset, path_of(dataset, "*", "*")):
-            runs.add(run.fullmatch(found.name).groups())
-    return sorted(runs)
+    for family in map(family_prefix, PLANNED_CONFIGURATIONS):
+        for path_of in (layout.scores_table, layout.selection_file):
+            # The name with a group where the glob has "*" (which also matches nothing).
+            name = re.escape(path_of(dataset, "SEEDVALUE", "KVALUE", family).name)
+            run = re.compile(name.replace("SEEDVALUE", "(.*)").replace("KVALUE", "(.*)"))
+            for found in _existing(layout, dataset, path_of(dataset, "*", "*", family)):
+                runs.add((*run.fullmatch(found.name).groups(), family))
+    return sorted(runs, key=lambda run: (run[2], run[0], run[1]))
 
 
 def audit_scores(layout: ResultsLayout, dataset: str):
-    for seed, k in _scoring_runs(layout, dataset):
-        table = layout.scores_table(dataset, seed, k)
-        selection_file = layout.selection_file(dataset, seed, k)
+    for seed, k, family in _scoring_runs(layout, dataset):
+        table = layout.scores_table(dataset, seed, k, family)
+        selection_file = layout.selection_file(dataset, seed, k, family)
         try:
             rows = _read(table, read_scores_table)
         except Unreadable as error:
             yield False, f"{table.name} and {selection_file.name} cannot be checked: {error}"
             continue
         for row in rows:
-            record_file = layout.score_file(dataset, seed, k, row["config"])
+            record_file = layout.score_file(dataset, seed, k, row["config"], family)
             what = f"{table.name} row {row['config']} agrees with {record_file.name}"
             try:
                 record = _read_object(record_file, RECORD_KEYS)
@@ -259,14 +261,15 @@ def audit_code_versions(layout: ResultsLayout, dataset: str):
     except Unreadable as error:
         yield False, f"code versions cannot be compared with the manifest's: {error}"
         return
-    for seed, k in _scoring_runs(layout, dataset):
-        table = layout.scores_table(dataset, seed, k)
+    for seed, k, family in _scoring_runs(layout, dataset):
+        table = layout.scores_table(dataset, seed, k, family)
         try:
             rows = _read(table, read_scores_table)
         except Unreadable:
             continue  # audit_scores reports it
         for row in rows:
-            yield _made_by(layout.score_file(dataset, seed, k, row["config"]), stated, results_dir)
+            record = layout.score_file(dataset, seed, k, row["config"], family)
+            yield _made_by(record, stated, results_dir)
     results = layout.results_table(dataset)
     try:
         rows = _model_folds(results) if results.is_file() else []

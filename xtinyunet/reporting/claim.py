@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xtinyunet.names import SWEEP
+from xtinyunet.names import BASE_CONFIGURATION, SWEEP, family_of
 from xtinyunet.reporting.comparison import trained_widths, width_name
 from xtinyunet.scoring.metric_names import score_column
 from xtinyunet.selection.knee import KNEE_METHODS
@@ -71,10 +71,10 @@ class Plateau:
 def sweep_widths(
     candidates: list[dict], results: list[dict], per_case: list[dict], fold: int, dataset: str
 ) -> list[Width]:
-    """The sweep's widths, widest first, as `candidates` (candidates.json) lists them. Every
-    candidate must have been trained, have a Dice, and have been evaluated on the same test
-    cases."""
-
+    """The 2d sweep's widths, widest first, as `candidates` (candidates.json) lists them; the
+    claim is 2d's, the paper's (another family's candidates are left out). Every candidate must
+    have been trained, have a Dice, and have been evaluated on the same test cases."""
+    candidates = [c for c in candidates if family_of(c["configuration"]) == BASE_CONFIGURATION]
     widest = candidates[0]["configuration"]
     summaries = trained_widths(results, fold, widest)
     cases: dict[str, dict[str, float]] = {}

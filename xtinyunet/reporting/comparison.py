@@ -8,7 +8,7 @@ import math
 from scipy.stats import kendalltau
 
 from xtinyunet.io import write_csv
-from xtinyunet.names import BASE_CONFIGURATION, NNUNET, SWEEP
+from xtinyunet.names import NNUNET, PLANNED_CONFIGURATIONS, SWEEP
 from xtinyunet.reporting.figures import _pyplot, draw_width_sweep, save
 from xtinyunet.scoring.metric_names import score_column
 
@@ -26,9 +26,9 @@ COMPARISON_COLUMNS = (
 
 
 def width_name(config: str, widest: str) -> str:
-    """The candidate a sweep row's configuration is: the `widest` candidate is 2d itself,
-    trained as nnU-Net's 2d, and its rows name 2d."""
-    return widest if config == BASE_CONFIGURATION else config
+    """The candidate a sweep row's configuration is: the `widest` candidate is its planned
+    configuration itself (2d), trained as nnU-Net's model, and its rows name that."""
+    return widest if config in PLANNED_CONFIGURATIONS else config
 
 
 def trained_widths(results: list[dict] | None, fold: int, widest: str) -> dict[str, dict]:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from xtinyunet.io import read_csv, read_json, write_csv
-from xtinyunet.names import SEGMENTATION_METRICS, SWEEP
+from xtinyunet.names import (
+    NNUNET,
+    SEGMENTATION_METRICS,
+    SWEEP,
+    XTINYUNET,
+    family_label,
+    family_of,
+)
 
 NUMERIC_COLUMNS = (
     "fold",
@@ -64,12 +71,24 @@ def read_results(path) -> list[dict]:
     return rows
 
 
+def family_rows(results: list[dict], base: str) -> list[dict]:
+    """The rows of the family of planned configuration `base` (by their configuration), under
+    the paper's labels (XTinyU-Net (3d_fullres) becomes XTinyU-Net), so that the figures and
+    the comparison of the metrics read any family as they read 2d's."""
+    labels = {family_label(label, base): label for label in (XTINYUNET, NNUNET, SWEEP)}
+    return [
+        {**row, "model": labels.get(row["model"], row["model"])}
+        for row in results
+        if family_of(row["config"]) == base
+    ]
+
+
 def paper_table_rows(results_by_dataset: dict[str, list[dict]], fold: int) -> list[dict]:
-    """The rows of the paper's tables: every named model (XTinyU-Net, nnU-Net, the baselines)
-    on `fold`, not the width sweep; each row names its dataset."""
+    """The rows of the paper's tables: every named model (XTinyU-Net, nnU-Net, the baselines,
+    each family's) on `fold`, not the width sweeps; each row names its dataset."""
     return [
         {**row, "dataset": dataset}
         for dataset, rows in results_by_dataset.items()
         for row in rows
-        if row["model"] != SWEEP and row["fold"] == fold
+        if row["model"] != family_label(SWEEP, family_of(row["config"])) and row["fold"] == fold
     ]

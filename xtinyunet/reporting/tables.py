@@ -11,6 +11,8 @@ import csv
 import io
 import math
 
+from xtinyunet.names import BASE_CONFIGURATION, NNUNET, XTINYUNET, family_label, family_of
+
 MISSING = "–"  # en dash: the model was not run on that dataset
 
 
@@ -59,6 +61,21 @@ def build_table(rows, datasets: list[str], models: list[str] | None = None) -> l
                 out[f"{dataset} HD95"] = _mean_std(result["hd95_mean"], result["hd95_std"])
         table.append(out)
     return table
+
+
+def family_notes(rows) -> list[str]:
+    """A sentence per family besides the paper's 2d among `rows` (by their configuration): its
+    XTinyU-Net is compared with nnU-Net's full network of the same configuration, and the
+    baselines, 2D networks, are not of it."""
+    others = dict.fromkeys(
+        family_of(row["config"]) for row in rows if family_of(row["config"]) != BASE_CONFIGURATION
+    )
+    return [
+        f"{family_label(XTINYUNET, base)} is compared with nnU-Net's full {base} network, "
+        f"{family_label(NNUNET, base)}; the baselines, if any, are 2D networks "
+        f"({BASE_CONFIGURATION})."
+        for base in others
+    ]
 
 
 def _columns(table: list[dict]) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from xtinyunet.names import BASE_CONFIGURATION, NO_DEEP_SUPERVISION
+from xtinyunet.names import NO_DEEP_SUPERVISION, family_of
 from xtinyunet.nnunet_compat import nnunet_trainer_module
 from xtinyunet.plans.configuration import relative_cost, resolved_configuration
 
@@ -60,13 +60,14 @@ def run_order(trainer: str, configuration: str, plans: dict | None, longest: int
 
 
 def network_cost_share(plans: dict, configuration: str) -> float:
-    """A forward pass's multiply-adds against the full-width U-Net's, at most 1. A network whose
-    cost the plans do not give counts as the full width: a baseline, or a configuration not (or
-    no longer, while a re-plan runs) in the plans."""
+    """A forward pass's multiply-adds against its family's full-width U-Net's, at most 1. A
+    network whose cost the plans do not give counts as the full width: a baseline, or a
+    configuration not (or no longer, while a re-plan runs) in the plans."""
     configurations = plans["configurations"]
-    if configuration not in configurations or BASE_CONFIGURATION not in configurations:
+    full = family_of(configuration)
+    if configuration not in configurations or full not in configurations:
         return 1.0
     arch = resolved_configuration(plans, configuration)["architecture"]["arch_kwargs"]
     if "features_per_stage" not in arch:
         return 1.0
-    return min(1.0, relative_cost(plans, configuration) / relative_cost(plans, BASE_CONFIGURATION))
+    return min(1.0, relative_cost(plans, configuration) / relative_cost(plans, full))
