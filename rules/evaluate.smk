@@ -41,6 +41,9 @@ rule predict_and_evaluate:
     conda:
         "../envs/xtinyunet.yaml"
     threads: 1
+    resources:
+        mem_mb=job_memory("predict_and_evaluate"),
+        runtime=job_runtime("predict_and_evaluate"),
     params:
         env=NNUNET_PATHS,
         device=TRAINING.device,

@@ -24,6 +24,9 @@ rule train_model:
     # One thread: on one machine, parallel jobs use the cores better than torch's threads on
     # small 2D batches; the cluster profile (slurm/config.yaml, set-threads) gives more.
     threads: 1
+    resources:
+        mem_mb=job_memory("train_model"),
+        runtime=job_runtime("train_model"),
     params:
         id=dataset_id,
         env=NNUNET_PATHS,
