@@ -41,7 +41,6 @@ keep_freed_memory()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from scipy.stats import kendalltau  # noqa: E402
 
 from xtinyunet.io import read_json  # noqa: E402
 from xtinyunet.names import BASE_CONFIGURATION  # noqa: E402
@@ -50,7 +49,7 @@ from xtinyunet.plans.configuration import resolved_configuration  # noqa: E402
 from xtinyunet.plans.networks import input_channels  # noqa: E402
 from xtinyunet.scoring.precision import check_precision  # noqa: E402
 from xtinyunet.scoring.sensitivity import SampleImages, device_name, score_sample  # noqa: E402
-from xtinyunet.selection.records import select  # noqa: E402
+from xtinyunet.selection.records import agreement  # noqa: E402
 
 SEED = 369
 DATASETS = ("isic", "brats")
@@ -170,23 +169,6 @@ def configs(rows: list[dict]) -> list[str]:
     return [row["config"] for row in rows]
 
 
-def compared(rows: list[dict], baseline: list[dict]) -> dict:
-    """Scores against `baseline`'s of the same candidates: the largest relative difference,
-    Kendall's tau between the orderings, the knee's selection in each."""
-    scores = np.array([row["sensitivity"] for row in rows])
-    baseline_scores = np.array([row["sensitivity"] for row in baseline])
-    chosen, baseline_chosen = select(rows)["config"], select(baseline)["config"]
-    return {
-        "largest_relative_difference": float(
-            np.max(np.abs(scores - baseline_scores) / baseline_scores)
-        ),
-        "kendall_tau": float(kendalltau(baseline_scores, scores).statistic),
-        "selection": chosen,
-        "baseline_selection": baseline_chosen,
-        "same_selection": chosen == baseline_chosen,
-    }
-
-
 def comparisons(result: dict, precisions: list[str], reference: dict | None) -> list[dict]:
     """Each lower precision against float32; float32 against the reference's float32 where it
     scored the same images (the same SHA-256)."""
@@ -196,7 +178,7 @@ def comparisons(result: dict, precisions: list[str], reference: dict | None) -> 
         for precision in precisions[1:]:
             other = of(result["rows"], dataset, precision)
             found.append({"dataset": dataset, "precision": precision, "against": "float32"})
-            found[-1].update(compared(other, float32))
+            found[-1].update(agreement(other, float32))
         if reference is None:
             continue
         theirs = of(reference["rows"], dataset, "float32")
@@ -206,7 +188,7 @@ def comparisons(result: dict, precisions: list[str], reference: dict | None) -> 
         if same_images != described["images_sha256"] or configs(theirs) != configs(float32):
             found[-1]["not_compared"] = "the reference scored other images or candidates"
         else:
-            found[-1].update(compared(float32, theirs))
+            found[-1].update(agreement(float32, theirs))
     return found
 
 

@@ -27,14 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import scoring_speed  # noqa: E402  (sets the process up as a scoring job, then imports torch)
 import torch  # noqa: E402
-from scipy.stats import kendalltau  # noqa: E402
 
 from xtinyunet.io import read_json  # noqa: E402
 from xtinyunet.names import CANDIDATE_PLANS_FILE  # noqa: E402
 from xtinyunet.plans.candidates import cap_of  # noqa: E402
 from xtinyunet.scoring.resources import candidate_threads  # noqa: E402
 from xtinyunet.scoring.sensitivity import load_sample_images, score_sample  # noqa: E402
-from xtinyunet.selection.records import select  # noqa: E402
+from xtinyunet.selection.records import agreement  # noqa: E402
 
 
 def scored(preprocessed: Path, images, precision: str, device: str, cores: int, runs: int):
@@ -105,7 +104,6 @@ def main() -> None:
             if args.stage_only:
                 continue
         reference = scored(preprocessed, images, "float32", args.device, args.cores, args.runs)
-        chosen = select(rows_for_selection(reference))["config"]
         for precision in args.precision:
             other = scored(preprocessed, images, precision, args.device, args.cores, args.runs)
             print(f"\n{preprocessed.name}, {precision} against float32, {args.runs} run(s):")
@@ -114,26 +112,22 @@ def main() -> None:
                 "| relative score difference |"
             )
             print("|---|---|---|---|---|")
-            differences = []
             for name, (score, seconds) in reference.items():
                 lower, lower_seconds = other[name]
                 difference = abs(lower.sensitivity - score.sensitivity) / score.sensitivity
-                differences.append(difference)
                 print(
                     f"| {name} | {seconds:.4f} | {lower_seconds:.4f} | "
                     f"{seconds / lower_seconds:.2f}x | {difference:.2e} |"
                 )
             total = sum(s for _, s in reference.values()), sum(s for _, s in other.values())
-            tau = kendalltau(
-                [s.sensitivity for s, _ in reference.values()],
-                [s.sensitivity for s, _ in other.values()],
-            ).statistic
-            selected = select(rows_for_selection(other))["config"]
+            found = agreement(rows_for_selection(other), rows_for_selection(reference))
             print(
                 f"\nall candidates: {total[0]:.3f} s/image in float32, {total[1]:.3f} in "
                 f"{precision} ({total[0] / total[1]:.2f}x); largest relative difference "
-                f"{max(differences):.2e}; Kendall's tau {tau:.3f}; selection {chosen} in float32, "
-                f"{selected} in {precision}: {'the same' if chosen == selected else 'DIFFERENT'}"
+                f"{found['largest_relative_difference']:.2e}; Kendall's tau "
+                f"{found['kendall_tau']:.3f}; selection {found['baseline_selection']} in float32, "
+                f"{found['selection']} in {precision}: "
+                f"{'the same' if found['same_selection'] else 'DIFFERENT'}"
             )
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from xtinyunet.selection.knee import total_variation_knee
+from xtinyunet.selection.records import agreement, select
 
 
 def test_plateau_then_collapse():
@@ -55,3 +56,21 @@ def test_fewer_than_five_candidates_is_an_error(n):
 def test_non_finite_scores_are_an_error():
     with pytest.raises(ValueError, match="finite"):
         total_variation_knee([1, 2, float("nan"), 3, 4])
+
+
+def test_agreement_of_two_scores_tables_names_the_difference_the_ordering_and_the_knees():
+    caps = [64, 32, 16, 8, 4, 2, 1]
+    baseline = [
+        {"config": f"2d_xtiny{cap}", "cap": cap, "params": cap * 100, "sensitivity": score}
+        | {"seed": 369, "n_images": 5}
+        for cap, score in zip(caps, [10.0, 9.9, 9.8, 9.7, 5.0, 2.0, 1.0])
+    ]
+    # The narrowest two swapped (the narrowest's score doubled): the same knee, tau below 1.
+    rows = [dict(row) for row in baseline]
+    rows[5]["sensitivity"], rows[6]["sensitivity"] = 1.0, 2.0
+    found = agreement(rows, baseline)
+    assert found["largest_relative_difference"] == pytest.approx(1.0)
+    assert found["kendall_tau"] == pytest.approx(19 / 21)
+    assert found["same_selection"] and found["selection"] == select(baseline)["config"]
+    with pytest.raises(ValueError, match="other candidates"):
+        agreement(rows[1:], baseline[:-1])

@@ -43,3 +43,25 @@ def select(rows: list[dict], method: str = "total_variation", metric=PRIMARY_MET
         "differences": knee.differences,
         "split_scores": {str(k): score for k, score in knee.split_scores.items()},
     }
+
+
+def agreement(rows: list[dict], baseline: list[dict]) -> dict:
+    """How far the scores `rows` are from `baseline`'s, the same candidates widest first (another
+    precision's or another device's): the largest relative difference, Kendall's tau between
+    the two orderings, and the knee's selection in each."""
+    from scipy.stats import kendalltau
+
+    if [row["config"] for row in rows] != [row["config"] for row in baseline]:
+        raise ValueError("the two scores tables list other candidates")
+    scores = [row["sensitivity"] for row in rows]
+    baseline_scores = [row["sensitivity"] for row in baseline]
+    chosen, baseline_chosen = select(rows)["config"], select(baseline)["config"]
+    return {
+        "largest_relative_difference": max(
+            abs(score - reference) / reference for score, reference in zip(scores, baseline_scores)
+        ),
+        "kendall_tau": float(kendalltau(baseline_scores, scores).statistic),
+        "selection": chosen,
+        "baseline_selection": baseline_chosen,
+        "same_selection": chosen == baseline_chosen,
+    }
