@@ -3,14 +3,17 @@ section 11): planning, each family's candidates, scores and knee, its XTinyU-Net
 trained briefly, evaluated in millimetres, and the table naming the configuration."""
 
 import csv
+import re
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from test_workflow import snakemake, write_config
+from conftest import REPO
+from test_workflow import said, snakemake, write_config
 from xtinyunet.io import read_json
+from xtinyunet.job_sizes import job_size
 from xtinyunet.plans.networks import build_network, count_parameters
 from xtinyunet.provenance.audit import main as audit_main
 from xtinyunet.reporting.results import read_results
@@ -21,6 +24,7 @@ DATASET = "Dataset503_TinyVol"
 SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
 # Anisotropic on purpose: a distance in voxels and one in millimetres differ.
 SPACING = [2.5, 1.0, 1.0]
+RUNS = ("seed369_kall", "3d_fullres_seed369_kall")
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +142,23 @@ def test_the_audit_checks_both_families(volume_run, capsys):
     said = capsys.readouterr().out
     assert "scores_3d_fullres_seed369_kall.csv row 3d_fullres_xtiny" in said
     assert "FAIL" not in said
+
+
+@pytest.mark.e2e
+def test_the_cluster_profile_gives_3d_jobs_their_larger_sizes(volume_run):
+    """`snakemake --profile slurm` (dry run): each training asks for its network's size."""
+    dry = snakemake(
+        volume_run.parent, "--profile", REPO / "slurm", "-n", "--forcerun", "train_model"
+    )
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    sizes = {}
+    for block in said(dry).split("rule train_model:")[1:]:
+        configuration = re.search(r"configuration=([^,\s]+)", block)[1]
+        sizes[configuration] = tuple(
+            int(re.search(rf"\b{key}=(\d+)", block)[1]) for key in ("mem_mb", "runtime")
+        )
+    selected = [read_json(volume_run / DATASET / f"selection_{run}.json")["config"] for run in RUNS]
+    assert set(sizes) == {"2d", "3d_fullres", *selected}
+    for config, size in sizes.items():
+        assert size == job_size("train_model", config, 1)
+    assert job_size("train_model", "3d_fullres", 1) > job_size("train_model", "2d", 1)
