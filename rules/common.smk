@@ -206,12 +206,20 @@ def fixed_threads_per_candidate(wildcards):
 
 def job_memory(rule_name):
     """A GPU job's memory (MB) by its network's family and attempt (xtinyunet/job_sizes.py)."""
-    return lambda wildcards, attempt: job_size(rule_name, wildcards.configuration, attempt)[0]
+
+    def mem_mb(wildcards, attempt):
+        return job_size(rule_name, wildcards.configuration, attempt)[0]
+
+    return mem_mb
 
 
 def job_runtime(rule_name):
     """A GPU job's wall time (minutes) by its network's family and attempt."""
-    return lambda wildcards, attempt: job_size(rule_name, wildcards.configuration, attempt)[1]
+
+    def runtime(wildcards, attempt):
+        return job_size(rule_name, wildcards.configuration, attempt)[1]
+
+    return runtime
 
 
 def training_priority(wildcards):
