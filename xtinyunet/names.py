@@ -122,6 +122,12 @@ def family_label(label: str, base: str) -> str:
     return label if base == BASE_CONFIGURATION else f"{label} ({base})"
 
 
+def is_sweep_model(label: str, configuration: str) -> bool:
+    """Whether a model of a results row (its label and configuration) is one width of a sweep:
+    `sweep` in 2d, `sweep (3d_fullres)` in 3d_fullres."""
+    return label == family_label(SWEEP, family_of(configuration))
+
+
 def family_of(configuration: str) -> str:
     """The planned configuration a trained or scored configuration belongs to: a candidate's
     base, a planned configuration itself, 2d for a baseline."""

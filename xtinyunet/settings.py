@@ -18,7 +18,7 @@ from xtinyunet.names import (
     check_patch_size,
 )
 from xtinyunet.scoring.metric_names import PRIMARY_METRIC, check_metrics, check_precision_metrics
-from xtinyunet.sources import check_source, dataset_folder_name
+from xtinyunet.sources import SyntheticParams, check_source, dataset_folder_name
 from xtinyunet.training.trainer_names import check_trainer_name, training_iterations
 
 # The config's model keys (training.trainers) besides the baselines'.
@@ -234,10 +234,11 @@ def _families(
         configurations = [name for name in PLANNED_CONFIGURATIONS if name in named]
         volumetric = [name for name in configurations if name != BASE_CONFIGURATION]
         source = dataset["source"]
+        # check_source has read the synthetic source's parameters without error.
         if (
             volumetric
             and source["type"] == "synthetic"
-            and not isinstance(source.get("image_size"), list)
+            and not SyntheticParams.from_config(source).volumes
         ):
             raise ValueError(
                 f"config.yaml: {folder}: {key} names {', '.join(volumetric)}, but its synthetic "

@@ -19,6 +19,7 @@ from xtinyunet.names import (
     family_label,
     family_of,
     family_prefix,
+    is_sweep_model,
 )
 from xtinyunet.scoring.metric_names import PRIMARY_METRIC
 from xtinyunet.settings import DEPLOYMENT_TABLE, Settings
@@ -44,7 +45,7 @@ class TrainedModel:
 
     @property
     def in_sweep(self) -> bool:
-        return self.model == family_label(SWEEP, self.family)
+        return is_sweep_model(self.model, self.configuration)
 
 
 def families(settings: Settings, dataset: str) -> list[tuple[str, str]]:

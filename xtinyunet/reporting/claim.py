@@ -264,21 +264,21 @@ def best_fixed_cap(claims: list[DatasetClaim]) -> int | None:
     common = set.intersection(*({w.cap for w in claim.widths} for claim in claims))
     if not common:
         return None
-
-    def width(claim, cap):
-        return next(w for w in claim.widths if w.cap == cap)
-
     everywhere = [
         cap
         for cap in common
-        if all(width(claim, cap).config in claim.plateau.loose for claim in claims)
+        if all(width_at(claim, cap).config in claim.plateau.loose for claim in claims)
     ]
     if everywhere:
         return min(everywhere)
     return min(
         common,
-        key=lambda cap: max(c.widths[0].dice_mean - width(c, cap).dice_mean for c in claims),
+        key=lambda cap: max(c.widths[0].dice_mean - width_at(c, cap).dice_mean for c in claims),
     )
+
+
+def width_at(claim: DatasetClaim, cap: int) -> Width:
+    return next(w for w in claim.widths if w.cap == cap)
 
 
 def claim_rows(claims: list[DatasetClaim]) -> list[dict]:
@@ -288,6 +288,6 @@ def claim_rows(claims: list[DatasetClaim]) -> list[dict]:
     for claim in claims:
         rows += claim.rows
         if cap is not None:
-            width = next(w for w in claim.widths if w.cap == cap)
+            width = width_at(claim, cap)
             rows.append(pick_row(claim.dataset, FIXED_CAP, width, claim.widths, claim.plateau))
     return rows

@@ -10,6 +10,7 @@ from xtinyunet.names import (
     XTINYUNET,
     family_label,
     family_of,
+    is_sweep_model,
 )
 
 NUMERIC_COLUMNS = (
@@ -90,5 +91,5 @@ def paper_table_rows(results_by_dataset: dict[str, list[dict]], fold: int) -> li
         {**row, "dataset": dataset}
         for dataset, rows in results_by_dataset.items()
         for row in rows
-        if row["model"] != family_label(SWEEP, family_of(row["config"])) and row["fold"] == fold
+        if not is_sweep_model(row["model"], row["config"]) and row["fold"] == fold
     ]

@@ -67,14 +67,13 @@ def family_notes(rows) -> list[str]:
     """A sentence per family besides the paper's 2d among `rows` (by their configuration): its
     XTinyU-Net is compared with nnU-Net's full network of the same configuration, and the
     baselines, 2D networks, are not of it."""
-    others = dict.fromkeys(
-        family_of(row["config"]) for row in rows if family_of(row["config"]) != BASE_CONFIGURATION
-    )
+    families = dict.fromkeys(family_of(row["config"]) for row in rows)
     return [
         f"{family_label(XTINYUNET, base)} is compared with nnU-Net's full {base} network, "
         f"{family_label(NNUNET, base)}; the baselines, if any, are 2D networks "
         f"({BASE_CONFIGURATION})."
-        for base in others
+        for base in families
+        if base != BASE_CONFIGURATION
     ]
 
 
