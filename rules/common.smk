@@ -12,6 +12,7 @@ from xtinyunet.io import config_sha256, read_json_as_of
 from xtinyunet.job_sizes import job_size
 from xtinyunet.layout import ResultsLayout, fold_run, score_run
 from xtinyunet.names import (
+    BASE_CONFIGURATION,
     configuration_pattern,
     family_of,
     family_of_prefix,
@@ -21,7 +22,7 @@ from xtinyunet.scoring.metric_names import METRICS, PRIMARY_METRIC
 from xtinyunet.scoring.resources import candidate_threads
 from xtinyunet.settings import DEPLOYMENT_TABLE, load_settings
 from xtinyunet.sources import source_files
-from xtinyunet.training.trainer_names import TRAINERS_FOLDER, run_order
+from xtinyunet.training.trainer_names import TRAINERS_FOLDER, run_order, split_seed
 
 validate(config, schema="../schemas/config.schema.yaml")
 # Every config error is raised here, before any job runs (xtinyunet/settings.py).
@@ -232,6 +233,12 @@ def training_priority(wildcards):
     )
 
 
+def training_seed(wildcards):
+    """A replicate's seed, from its trainer's name (<trainer>_Seed<S>); else training.seed."""
+    seed = split_seed(wildcards.trainer)[1]
+    return TRAINING.seed if seed is None else seed
+
+
 def trained_model_folder(wildcards):
     return LAYOUT.model_folder(
         wildcards.dataset, wildcards.trainer, wildcards.configuration
@@ -338,5 +345,25 @@ def proxy_comparison_inputs(wildcards):
     )
 
 
+def claim_trainings():
+    """Every training of the claim: each swept dataset's 2d sweep under each training seed,
+    and the convergence check's (xtinyunet.targets.claim_trainings)."""
+    sweeps = {
+        dataset: [
+            model
+            for model in targets.family_models(
+                trained_models(dataset), BASE_CONFIGURATION
+            )
+            if model.in_sweep
+        ]
+        for dataset in SETTINGS.swept_datasets
+    }
+    return targets.claim_trainings(SETTINGS, sweeps)
+
+
 def claim_inputs(wildcards):
-    return targets.claim_inputs(SETTINGS, LAYOUT)
+    return targets.claim_inputs(SETTINGS, LAYOUT, claim_trainings())
+
+
+def claim_training_list(wildcards):
+    return [training.as_dict() for training in claim_trainings()]

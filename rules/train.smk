@@ -31,7 +31,7 @@ rule train_model:
         id=dataset_id,
         env=NNUNET_PATHS,
         device=TRAINING.device,
-        seed=TRAINING.seed,
+        seed=training_seed,
         final_validation=TRAINING.final_validation,
     script:
         "../workflow_scripts/train_model.py"

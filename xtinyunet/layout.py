@@ -165,6 +165,11 @@ class ResultsLayout:
     def claim_table(self) -> Path:
         return self.results / "claim" / "claim.csv"
 
+    def claim_data(self, name) -> Path:
+        """The claim's tidy tables (sweep.csv, scores.csv, curves.csv) and their provenance:
+        what the page is made from, committed beside docs/claim.md."""
+        return self.results / "claim" / "data" / name
+
     def claim_figure(self, dataset, extension="png") -> Path:
         return self.results / "claim" / f"{dataset}.{extension}"
 

@@ -69,6 +69,9 @@ class TrainingSettings:
     folds: list[int]
     device: str
     seed: int | None
+    # Further seeds under which every width of the sweep is trained again (the claim's training
+    # noise): trainer <sweep trainer>_Seed<S>; the tables keep the `seed` model.
+    replicate_seeds: list[int]
     final_validation: bool
 
     @property
@@ -94,7 +97,8 @@ class Settings:
     knee_method: str
     training: TrainingSettings
     deployment: dict
-    # The claim's measurement settings (docs/claim.md): strict_margin, bootstrap_*.
+    # The claim's measurement settings (docs/claim.md): plateau_tolerance, bootstrap_*,
+    # convergence.
     claim: dict
     # report.tables, each naming only the enabled datasets; tables left empty are dropped.
     tables: list[dict]
@@ -153,7 +157,7 @@ def load_settings(validated: dict) -> Settings:
         knee_method=config["selection"]["knee_method"],
         training=training,
         deployment=config["deployment"],
-        claim=config["claim"],
+        claim=_claim(config["claim"], datasets, training),
         tables=tables,
         config=config,
         warnings=_schedule_warnings(training.trainers),
@@ -316,6 +320,16 @@ def _training(training: dict, configured_names: set[str]) -> TrainingSettings:
                     f"config.yaml: training.{key}: no dataset is named {', '.join(unknown)} "
                     f"(datasets: {', '.join(sorted(configured_names))})"
                 )
+    if training["replicate_seeds"] and training["seed"] is None:
+        raise ValueError(
+            "config.yaml: training.replicate_seeds needs a training.seed: an unseeded sweep "
+            "cannot be told apart from its seeded replicates"
+        )
+    if training["seed"] in training["replicate_seeds"]:
+        raise ValueError(
+            f"config.yaml: training.replicate_seeds: {training['seed']} is training.seed, "
+            "under which the sweep is trained already"
+        )
     return TrainingSettings(
         trainers=trainers,
         baselines=baselines,
@@ -325,8 +339,27 @@ def _training(training: dict, configured_names: set[str]) -> TrainingSettings:
         folds=list(training["folds"]),
         device=training["device"],
         seed=training["seed"],
+        replicate_seeds=list(training["replicate_seeds"]),
         final_validation=training["final_validation"],
     )
+
+
+def _claim(claim: dict, datasets: dict[str, dict], training: TrainingSettings) -> dict:
+    """claim, its convergence check naming a swept dataset and a trainer nnU-Net finds."""
+    convergence = claim.get("convergence")
+    if convergence is None:
+        return claim
+    swept = [dataset["name"] for dataset in datasets.values() if _chosen(dataset, training.sweep)]
+    if convergence["dataset"] not in swept:
+        raise ValueError(
+            f"config.yaml: claim.convergence.dataset: {convergence['dataset']!r} is not a "
+            f"dataset of training.sweep ({', '.join(swept) or 'none'})"
+        )
+    try:
+        check_trainer_name(convergence["trainer"])
+    except ValueError as error:
+        raise ValueError(f"config.yaml: claim.convergence.trainer: {error}") from None
+    return claim
 
 
 def _schedule_warnings(trainers: dict[str, str]) -> list[str]:

@@ -11,6 +11,7 @@ from xtinyunet.layout import ResultsLayout, fold_run, score_run
 from xtinyunet.names import (
     BASE_CONFIGURATION,
     BASELINES,
+    CANDIDATE_INFIX,
     NNUNET,
     NO_DEEP_SUPERVISION,
     SWEEP,
@@ -20,9 +21,11 @@ from xtinyunet.names import (
     family_of,
     family_prefix,
     is_sweep_model,
+    split_candidate,
 )
 from xtinyunet.scoring.metric_names import PRIMARY_METRIC
 from xtinyunet.settings import DEPLOYMENT_TABLE, Settings
+from xtinyunet.training.trainer_names import replicate_trainer
 
 TABLE_FORMATS = ("md", "csv", "tex")
 
@@ -307,9 +310,75 @@ def table_inputs(settings: Settings, layout: ResultsLayout, table: str) -> list:
     ]
 
 
-def claim_inputs(settings: Settings, layout: ResultsLayout) -> dict:
-    """Per swept dataset, in settings order: its candidates, the sweep's results (per width and
-    per case), its cost ledger, and every seed's scores table at the first K."""
+@dataclass(frozen=True)
+class ClaimTraining:
+    """One training of the claim's sweep: a width under one training seed and schedule."""
+
+    dataset: str
+    configuration: str
+    trainer: str
+    training_seed: int | None
+    # `sweep` (the schedule every width is judged at) or `convergence` (a longer one).
+    schedule: str
+
+    def as_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "configuration": self.configuration,
+            "trainer": self.trainer,
+            "training_seed": self.training_seed,
+            "schedule": self.schedule,
+        }
+
+
+def claim_trainings(
+    settings: Settings, sweeps: dict[str, list[TrainedModel]]
+) -> list[ClaimTraining]:
+    """Every training the claim reads, dataset by dataset (`sweeps`: each swept dataset's 2d
+    sweep models, widest first): each width under training.seed and under every replicate seed,
+    then, on claim.convergence's dataset, each width on its longer schedule (training.seed)."""
+    training = settings.training
+    convergence = settings.claim.get("convergence")
+    runs = []
+    for dataset, models in sweeps.items():
+        runs += [
+            ClaimTraining(dataset, model.configuration, model.trainer, training.seed, "sweep")
+            for model in models
+        ]
+        runs += [
+            ClaimTraining(
+                dataset, model.configuration, replicate_trainer(model.trainer, seed), seed, "sweep"
+            )
+            for seed in training.replicate_seeds
+            for model in models
+        ]
+        if convergence and settings.datasets[dataset]["name"] == convergence["dataset"]:
+            runs += [
+                ClaimTraining(
+                    dataset,
+                    model.configuration,
+                    convergence["trainer"],
+                    training.seed,
+                    "convergence",
+                )
+                for model in models
+                if "caps" not in convergence or _cap(model.configuration) in convergence["caps"]
+            ]
+    return runs
+
+
+def _cap(configuration: str) -> int | None:
+    """A width candidate's cap; None for the planned configuration itself (the full width)."""
+    if CANDIDATE_INFIX not in configuration:
+        return None
+    return split_candidate(configuration)[1]
+
+
+def claim_inputs(settings: Settings, layout: ResultsLayout, trainings: list[ClaimTraining]) -> dict:
+    """What the claim's tables are made from: per swept dataset (settings order) its candidates,
+    cost ledger and every seed's scores table at the first K; per training of `trainings` (its
+    order) the evaluation summary, the per-case metrics and the final checkpoint (its loss
+    curves)."""
     datasets = settings.swept_datasets
     if not datasets:
         raise ValueError(
@@ -317,14 +386,26 @@ def claim_inputs(settings: Settings, layout: ResultsLayout) -> dict:
             "training.sweep names no enabled dataset"
         )
     k = settings.scoring.num_images[0]
+    fold = settings.training.folds[0]
+
+    def per_training(ending):
+        return [
+            layout.evaluation_file(run.dataset, run.trainer, run.configuration, fold, ending)
+            for run in trainings
+        ]
+
     return {
         "candidates": [layout.candidates_file(dataset) for dataset in datasets],
-        "results": [layout.results_table(dataset) for dataset in datasets],
-        "per_case": [layout.per_case_table(dataset) for dataset in datasets],
         "costs": [layout.cost_file(dataset) for dataset in datasets],
         "scores": [
             layout.scores_table(dataset, seed, k)
             for dataset in datasets
             for seed in settings.scoring.seeds
+        ],
+        "summaries": per_training(".json"),
+        "per_case": per_training(".csv"),
+        "checkpoints": [
+            layout.final_checkpoint(run.dataset, run.trainer, run.configuration, fold)
+            for run in trainings
         ],
     }

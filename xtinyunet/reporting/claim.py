@@ -1,45 +1,64 @@
-"""The paper's claim, measured (docs/claim.md): does the knee of a training-free curve land on the
-plateau of the width sweep trained to convergence?
+"""The claim benchmark (docs/claim.md): can a training-free selector tell the width to train, and
+can it do better than rules that need no data?
 
-Per dataset, from the run's own files: the sweep's test Dice per width (results.csv and
-results_per_case.csv), every seed's scores table (every metric's column) and the candidates.
-Per metric, the knee of each seed's curve and whether it lies on the plateau, its Dice loss
-against the full width, and Kendall's tau against the sweep's Dice with a seeded bootstrap
-interval over the test cases. Beside the metrics, data-independent curves a metric must beat
-(the parameter count, the FLOPs) and what an exhaustive search would pick. Pure: no Snakemake.
+Everything here reads the sweep as data (xtinyunet/reporting/claim_data.py): per dataset, every
+width's per-case test Dice under several training seeds, and every candidate's scores under
+several scoring seeds. Per dataset:
+
+- the **plateau under noise**: the widths whose mean Dice cannot be told below the full width's
+  by more than `tolerance` points (the 97.5th percentile of their difference, under a bootstrap
+  that resamples test cases and training seeds, is at least -tolerance); the paper's line (the
+  full width's Dice minus its std over test cases) is kept beside it under its own name;
+- the **exhaustive search's pick**: the narrowest width on that plateau (found by training every
+  width: hindsight, not a method);
+- per **selector** (each metric's knee per scoring seed, the knees of the parameter count and of
+  the FLOPs, every fixed cap, the best fixed cap chosen leave-one-dataset-out, a random pick in
+  the knee rule's reachable range, the full width): the Dice lost against the full width, the
+  pick's parameter share, its steps from the exhaustive pick (negative when narrower), whether
+  it lies on the plateau, and whether it is *right* (on the plateau and at most one step wider
+  than the exhaustive pick). Intervals resample test cases, training seeds and scoring seeds.
+
+Pure: numpy only. `judge_picks` judges any selector's picks against the committed tables.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from xtinyunet.names import BASE_CONFIGURATION, SWEEP, family_of
-from xtinyunet.reporting.comparison import trained_widths, width_name
-from xtinyunet.scoring.metric_names import score_column
-from xtinyunet.selection.knee import KNEE_METHODS
+from xtinyunet.selection.knee import KNEE_METHODS, MIN_CANDIDATES
 
-# A width on the strict plateau is within this many Dice points of the best width.
-STRICT_MARGIN = 2.0
-# The curves every dataset gets besides the configured metrics: what a proxy must beat.
 PARAMETER_CURVE = "parameter count"
 FLOPS_CURVE = "FLOPs"
-EXHAUSTIVE = "exhaustive search"
-FIXED_CAP = "best fixed cap"
+EXHAUSTIVE = "exhaustive search (hindsight)"
+HINDSIGHT_CAP = "best fixed cap (hindsight)"
+LODO_CAP = "best fixed cap (leave-one-dataset-out)"
+RANDOM_PICK = "random pick (expected)"
+FULL_WIDTH = "full width"
+SWEEP_SCHEDULE = "sweep"
+CONVERGENCE_SCHEDULE = "convergence"
+# Kinds of selector: what each needs.
+TRAINING_FREE = "training-free"
+DATA_FREE = "data-free"
+# One cap for every dataset: data-free, but the best of them is known only with hindsight.
+FIXED_CAP = "fixed cap"
+HINDSIGHT = "hindsight"
 CLAIM_COLUMNS = (
     "dataset",
-    "metric",
+    "selector",
+    "kind",
     "status",
-    "seeds",
-    "knees",
-    "knee",
-    "knee_params",
+    "picks",
+    "runs",
     "on_plateau",
-    "on_strict_plateau",
-    "dice_loss",
+    "right",
+    "regret",
+    "regret_low",
+    "regret_high",
+    "param_share",
+    "steps",
     "kendall_tau",
     "tau_low",
     "tau_high",
@@ -47,97 +66,156 @@ CLAIM_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Width:
-    """One trained width of the sweep: its test Dice (mean, std, per case, in points)."""
+class Sweep:
+    """One dataset's trained sweep: widths widest first, Dice in points."""
 
-    config: str
-    cap: int
-    params: int
-    flops: float
-    dice_mean: float
-    dice_std: float
-    case_dice: tuple[float, ...]
+    dataset: str
+    configurations: tuple[str, ...]
+    caps: tuple[int, ...]
+    params: np.ndarray
+    flops: np.ndarray
+    training_seeds: tuple[int, ...]
+    cases: tuple[str, ...]
+    dice: np.ndarray  # (widths, training seeds, cases)
+    # The convergence check: width -> (its Dice per case on the longer schedule).
+    longer: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def mean_dice(self) -> np.ndarray:
+        return self.dice.mean(axis=(1, 2))
+
+    def index_of_cap(self, cap: int) -> int:
+        return self.caps.index(cap)
 
 
 @dataclass(frozen=True)
 class Plateau:
-    floor: float  # the full width's Dice minus its std
-    strict_floor: float  # the best width's Dice minus STRICT_MARGIN (or the configured margin)
-    loose: tuple[str, ...]  # widths at or above `floor`, widest first
-    strict: tuple[str, ...]
-    narrowest: Width  # what an exhaustive search picks: the narrowest width on the plateau
+    tolerance: float
+    members: np.ndarray  # bool per width: on the plateau under noise
+    upper: np.ndarray  # 97.5th percentile of each width's Dice minus the full width's
+    paper_floor: float  # the paper's line: the full width's Dice minus its std over cases
+    paper_members: np.ndarray
+    exhaustive: int  # the narrowest width on the plateau (widest-first index)
+    training_noise: np.ndarray  # per width: std over training seeds of its mean Dice
 
 
-def sweep_widths(
-    candidates: list[dict], results: list[dict], per_case: list[dict], fold: int, dataset: str
-) -> list[Width]:
-    """The 2d sweep's widths, widest first, as `candidates` (candidates.json) lists them; the
-    claim is 2d's, the paper's (another family's candidates are left out). Every candidate must
-    have been trained, have a Dice, and have been evaluated on the same test cases."""
-    candidates = [c for c in candidates if family_of(c["configuration"]) == BASE_CONFIGURATION]
-    widest = candidates[0]["configuration"]
-    summaries = trained_widths(results, fold, widest)
-    cases: dict[str, dict[str, float]] = {}
-    for row in per_case:
-        if row["model"] == SWEEP and int(row["fold"]) == fold:
-            cases.setdefault(width_name(row["config"], widest), {})[row["case"]] = float(
-                row["dice"]
-            )
-    widths = []
-    for candidate in candidates:
-        config = candidate["configuration"]
-        if config not in summaries or config not in cases:
-            raise ValueError(
-                f"{dataset}: the width sweep has no test Dice for {config} on fold {fold}; "
-                "the claim needs every width trained (training.sweep)"
-            )
-        if cases[config].keys() != cases[widest].keys():
-            raise ValueError(f"{dataset}: {config} was evaluated on other test cases")
-        summary = summaries[config]
-        widths.append(
-            Width(
-                config=config,
-                cap=candidate["cap"],
-                params=int(summary["params"]),
-                flops=float(summary["flops"]),
-                dice_mean=float(summary["dice_mean"]),
-                dice_std=float(summary["dice_std"]),
-                case_dice=tuple(cases[config][case] for case in sorted(cases[config])),
-            )
+def read_sweep(rows: list[dict], dataset: str) -> Sweep:
+    """A dataset's Sweep from sweep.csv's rows; every width must have every training seed on
+    the same test cases."""
+    sweep = [r for r in rows if r["dataset"] == dataset and r["schedule"] == SWEEP_SCHEDULE]
+    if not sweep:
+        raise ValueError(f"sweep.csv: no rows of {dataset} on the sweep's schedule")
+    widths = sorted({(int(r["cap"]), r["configuration"]) for r in sweep}, reverse=True)
+    seeds = sorted({int(r["training_seed"]) for r in sweep})
+    cases = sorted({r["case"] for r in sweep})
+    index = {config: i for i, (_, config) in enumerate(widths)}
+    dice = np.full((len(widths), len(seeds), len(cases)), np.nan)
+    params, flops = np.zeros(len(widths)), np.zeros(len(widths))
+    for r in sweep:
+        i = index[r["configuration"]]
+        dice[i, seeds.index(int(r["training_seed"])), cases.index(r["case"])] = float(r["dice"])
+        params[i], flops[i] = float(r["params"]), float(r["flops"])
+    missing = np.argwhere(np.isnan(dice))
+    if len(missing):
+        width, seed, case = missing[0]
+        raise ValueError(
+            f"sweep.csv: {dataset} has no Dice for {widths[width][1]}, training seed "
+            f"{seeds[seed]}, case {cases[case]} ({len(missing)} missing in all)"
         )
-    return widths
-
-
-def find_plateau(widths: list[Width], margin: float = STRICT_MARGIN) -> Plateau:
-    full = widths[0]
-    floor = full.dice_mean - full.dice_std
-    strict_floor = max(w.dice_mean for w in widths) - margin
-    loose = tuple(w.config for w in widths if w.dice_mean >= floor)
-    return Plateau(
-        floor=floor,
-        strict_floor=strict_floor,
-        loose=loose,
-        strict=tuple(w.config for w in widths if w.dice_mean >= strict_floor),
-        # The full width is always on its own plateau (its Dice is above its Dice minus std).
-        narrowest=min((w for w in widths if w.config in loose), key=lambda w: w.params),
+    longer = defaultdict(dict)
+    for r in rows:
+        if r["dataset"] == dataset and r["schedule"] == CONVERGENCE_SCHEDULE:
+            longer[r["configuration"]][r["case"]] = float(r["dice"])
+    return Sweep(
+        dataset=dataset,
+        configurations=tuple(config for _, config in widths),
+        caps=tuple(cap for cap, _ in widths),
+        params=params,
+        flops=flops,
+        training_seeds=tuple(seeds),
+        cases=tuple(cases),
+        dice=dice,
+        longer={
+            config: np.array([by_case[case] for case in cases if case in by_case])
+            for config, by_case in longer.items()
+        },
     )
 
 
-def curve_status(values) -> str:
-    """`ok`, `not finite` (a NaN or inf score) or `flat` (one value for every width): a curve
-    without a knee is reported as such, not dropped."""
-    values = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        return "not finite"
-    if values.max() == values.min():
-        return "flat"
-    return "ok"
+def read_scores(rows: list[dict], sweep: Sweep) -> dict[str, np.ndarray]:
+    """Each metric's curves, (scoring seeds, widths) widest first, from scores.csv's rows."""
+    mine = [r for r in rows if r["dataset"] == sweep.dataset]
+    seeds = sorted({int(r["scoring_seed"]) for r in mine})
+    curves: dict[str, np.ndarray] = {}
+    for r in mine:
+        curve = curves.setdefault(r["metric"], np.full((len(seeds), len(sweep.caps)), np.nan))
+        if int(r["cap"]) not in sweep.caps:
+            raise ValueError(f"scores.csv: {sweep.dataset} scores cap {r['cap']}, not trained")
+        curve[seeds.index(int(r["scoring_seed"])), sweep.index_of_cap(int(r["cap"]))] = float(
+            r["score"]
+        )
+    return curves
+
+
+def resample_dice(sweep: Sweep, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """Each width's mean Dice over `samples` bootstrap draws, shape (samples, widths): the test
+    cases drawn with replacement (the same cases for every width and seed: they are paired),
+    each width's training seeds drawn with replacement on their own (independent trainings)."""
+    widths, seeds, cases = sweep.dice.shape
+    drawn_cases = rng.integers(0, cases, size=(samples, cases))
+    drawn_seeds = rng.integers(0, seeds, size=(samples, widths, seeds))
+    means = np.empty((samples, widths))
+    for width in range(widths):
+        # (samples, seeds, cases): the drawn seeds' Dice on the drawn cases.
+        per_seed = sweep.dice[width][drawn_seeds[:, width, :]]
+        picked = np.take_along_axis(per_seed, drawn_cases[:, None, :], axis=2)
+        means[:, width] = picked.mean(axis=(1, 2))
+    return means
+
+
+def find_plateau(sweep: Sweep, resampled: np.ndarray, tolerance: float) -> Plateau:
+    differences = resampled - resampled[:, :1]
+    upper = np.percentile(differences, 97.5, axis=0)
+    members = upper >= -tolerance
+    members[0] = True  # the full width is its own reference
+    per_case = sweep.dice[0].mean(axis=0)
+    paper_floor = float(per_case.mean() - per_case.std(ddof=1))
+    return Plateau(
+        tolerance=tolerance,
+        members=members,
+        upper=upper,
+        paper_floor=paper_floor,
+        paper_members=sweep.mean_dice >= paper_floor,
+        exhaustive=int(np.flatnonzero(members).max()),
+        training_noise=sweep.dice.mean(axis=2).std(axis=1, ddof=1)
+        if len(sweep.training_seeds) > 1
+        else np.full(len(sweep.caps), np.nan),
+    )
+
+
+def reachable(n: int) -> range:
+    """The widest-first indices the total-variation knee can return among n candidates: splits
+    k = 2..n-3 select index k-1, so neither the two widest-but-one extremes nor the three
+    narrowest (caps 256 to 8 of ten)."""
+    return range(1, n - 3)
+
+
+@dataclass(frozen=True)
+class Picks:
+    """One selector's picks on one dataset: a widest-first index per run (scoring seed), or one
+    for a rule without a seed; `expected` when the runs are every outcome of a uniform draw."""
+
+    selector: str
+    kind: str
+    indices: tuple[int, ...] = ()
+    status: str = "ok"
+    expected: bool = False
+    curves: np.ndarray | None = None  # the metric's curves, for Kendall's tau
 
 
 def kendall_tau_b(x, ys) -> np.ndarray:
-    """Kendall's tau-b of `x` against each row of `ys` (one row per bootstrap sample):
-    (concordant - discordant) / sqrt(pairs untied in x * pairs untied in y). NaN where either
-    side has no untied pair."""
+    """Kendall's tau-b of `x` against each row of `ys`: (concordant - discordant) /
+    sqrt(pairs untied in x * pairs untied in y). NaN where either side has no untied pair."""
     x = np.asarray(x, dtype=np.float64)
     ys = np.atleast_2d(np.asarray(ys, dtype=np.float64))
     first, second = np.triu_indices(len(x), k=1)
@@ -148,146 +226,269 @@ def kendall_tau_b(x, ys) -> np.ndarray:
         return np.where(untied > 0, (sign_y @ sign_x) / np.sqrt(untied), np.nan)
 
 
-def bootstrap_dice(widths: list[Width], samples: int, seed: int) -> np.ndarray:
-    """Each width's mean test Dice over `samples` resamplings of the test cases (with
-    replacement, the same cases for every width): shape (samples, widths)."""
-    per_case = np.array([w.case_dice for w in widths])  # (widths, cases)
-    rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, per_case.shape[1], size=(samples, per_case.shape[1]))
-    return per_case[:, drawn].mean(axis=2).T
+def curve_status(curve) -> str:
+    """`ok`, `not finite` (a NaN or inf score) or `flat` (one value for every width)."""
+    values = np.asarray(curve, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        return "not finite"
+    if values.max() == values.min():
+        return "flat"
+    return "ok"
 
 
-def curve_row(
-    dataset: str,
-    metric: str,
-    curves: list[list[float]],
-    widths: list[Width],
-    plateau: Plateau,
-    resampled: np.ndarray,
-    method: str,
-) -> dict:
-    """One metric's verdict from its curve under each seed (values widest first). Tau is the
-    mean over seeds; its 95 % interval is that mean's over the resampled test cases."""
-    row = {"dataset": dataset, "metric": metric, "seeds": len(curves)}
+def knee_picks(name: str, kind: str, curves: np.ndarray, method: str) -> Picks:
+    """A curve's knee under each scoring seed (rows of `curves`, widest first)."""
     statuses = {curve_status(curve) for curve in curves}
-    if statuses != {"ok"}:
-        return row | {"status": " / ".join(sorted(statuses - {"ok"}))}
-    knees = [widths[KNEE_METHODS[method](curve).index] for curve in curves]
-    dice = [w.dice_mean for w in widths]
-    taus = [kendall_tau_b(curve, [dice])[0] for curve in curves]
-    resampled_tau = np.mean([kendall_tau_b(curve, resampled) for curve in curves], axis=0)
-    # The knee most seeds agree on; a tie goes to the first seed's.
-    counts = Counter(knee.config for knee in knees)
-    majority = max(knees, key=lambda knee: counts[knee.config])
-    return row | {
-        "status": "ok",
-        "knees": " ".join(str(knee.cap) for knee in knees),
-        "knee": majority.config,
-        "knee_params": majority.params,
-        "on_plateau": f"{sum(k.config in plateau.loose for k in knees)}/{len(knees)}",
-        "on_strict_plateau": f"{sum(k.config in plateau.strict for k in knees)}/{len(knees)}",
-        "dice_loss": float(np.mean([widths[0].dice_mean - k.dice_mean for k in knees])),
-        "kendall_tau": float(np.nanmean(taus)) if not np.all(np.isnan(taus)) else math.nan,
+    if statuses != {"ok"} or curves.shape[1] < MIN_CANDIDATES:
+        status = " / ".join(sorted(statuses - {"ok"})) or "too few widths"
+        return Picks(name, kind, status=f"curve {status}: no knee", curves=curves)
+    knee = KNEE_METHODS[method]
+    return Picks(name, kind, tuple(knee(curve).index for curve in curves), curves=curves)
+
+
+def judge(
+    sweep: Sweep,
+    plateau: Plateau,
+    picks: Picks,
+    resampled: np.ndarray,
+    rng: np.random.Generator,
+) -> dict:
+    """One selector's row on one dataset (see the module's docstring)."""
+    row = {
+        "dataset": sweep.dataset,
+        "selector": picks.selector,
+        "kind": picks.kind,
+        "status": picks.status,
+    }
+    if picks.status != "ok":
+        return row
+    indices = np.array(picks.indices)
+    # Resample the runs too (the scoring seeds), except for an expectation over every outcome.
+    if len(indices) > 1 and not picks.expected:
+        drawn = indices[rng.integers(0, len(indices), size=(len(resampled), len(indices)))]
+    else:
+        drawn = np.broadcast_to(indices, (len(resampled), len(indices)))
+    full = resampled[:, :1]
+    regrets = (full - np.take_along_axis(resampled, drawn, axis=1)).mean(axis=1)
+    mean = sweep.mean_dice
+    steps = plateau.exhaustive - indices
+    row |= {
+        "picks": " ".join(str(sweep.caps[i]) for i in indices),
+        "runs": len(indices),
+        "on_plateau": float(plateau.members[indices].mean()),
+        "right": float((plateau.members[indices] & (steps <= 1)).mean()),
+        "regret": float((mean[0] - mean[indices]).mean()),
+        "regret_low": float(np.percentile(regrets, 2.5)),
+        "regret_high": float(np.percentile(regrets, 97.5)),
+        "param_share": float((sweep.params[indices] / sweep.params[0]).mean()),
+        "steps": float(steps.mean()),
+        "regret_samples": regrets,
+    }
+    if picks.curves is not None:
+        row |= tau_interval(picks.curves, mean, resampled, rng)
+    return row
+
+
+def tau_interval(curves: np.ndarray, mean: np.ndarray, resampled, rng) -> dict:
+    """Kendall's tau of a metric against the mean Dice (mean over scoring seeds), its 95 %
+    interval over resampled test cases, training seeds and scoring seeds."""
+    taus = np.array([kendall_tau_b(curve, [mean])[0] for curve in curves])
+    drawn = rng.integers(0, len(curves), size=(len(resampled), len(curves)))
+    per_curve = np.array([kendall_tau_b(curve, resampled) for curve in curves])  # (curves, b)
+    sampled = np.take_along_axis(per_curve.T, drawn, axis=1)
+    resampled_tau = np.nanmean(sampled, axis=1)
+    return {
+        "kendall_tau": float(np.nanmean(taus)) if np.isfinite(taus).any() else np.nan,
         "tau_low": float(np.nanpercentile(resampled_tau, 2.5)),
         "tau_high": float(np.nanpercentile(resampled_tau, 97.5)),
     }
 
 
-def pick_row(dataset: str, label: str, width: Width, widths: list[Width], plateau: Plateau):
-    """A width picked without a curve (the exhaustive search's, a fixed cap)."""
-    return {
-        "dataset": dataset,
-        "metric": label,
-        "status": "ok",
-        "seeds": "",
-        "knees": str(width.cap),
-        "knee": width.config,
-        "knee_params": width.params,
-        "on_plateau": f"{int(width.config in plateau.loose)}/1",
-        "on_strict_plateau": f"{int(width.config in plateau.strict)}/1",
-        "dice_loss": widths[0].dice_mean - width.dice_mean,
-    }
-
-
-def metric_curves(score_tables: list[list[dict]], metric: str, widths: list[Width], dataset):
-    """The metric's values widest first under each seed; every table must list the sweep's
-    widths in its order."""
-    column = score_column(metric)
-    curves = []
-    for table in score_tables:
-        if [row["config"] for row in table] != [w.config for w in widths]:
-            raise ValueError(
-                f"{dataset}: a scores table (seed {table[0]['seed']}) lists "
-                f"{[row['config'] for row in table]}, the sweep {[w.config for w in widths]}"
-            )
-        curves.append([row[column] for row in table])
-    return curves
-
-
 @dataclass(frozen=True)
 class DatasetClaim:
-    dataset: str
-    widths: list[Width]
+    sweep: Sweep
     plateau: Plateau
+    resampled: np.ndarray
     rows: list[dict]
 
 
-def dataset_claim(
-    dataset: str,
-    widths: list[Width],
-    score_tables: list[list[dict]],
-    metrics: list[str],
-    *,
-    method: str = "total_variation",
-    margin: float = STRICT_MARGIN,
-    bootstrap_samples: int = 1000,
-    bootstrap_seed: int = 0,
-) -> DatasetClaim:
-    """Every metric's row, then the data-independent curves' and the exhaustive search's."""
-    plateau = find_plateau(widths, margin)
-    resampled = bootstrap_dice(widths, bootstrap_samples, bootstrap_seed)
-    curves = {metric: metric_curves(score_tables, metric, widths, dataset) for metric in metrics}
-    curves[PARAMETER_CURVE] = [[float(w.params) for w in widths]]
-    curves[FLOPS_CURVE] = [[w.flops for w in widths]]
-    rows = [
-        curve_row(dataset, name, values, widths, plateau, resampled, method)
-        for name, values in curves.items()
-    ]
-    rows.append(pick_row(dataset, EXHAUSTIVE, plateau.narrowest, widths, plateau))
-    return DatasetClaim(dataset, widths, plateau, rows)
-
-
 def best_fixed_cap(claims: list[DatasetClaim]) -> int | None:
-    """The narrowest cap on every dataset's plateau; failing that, the cap whose worst Dice
-    loss over the datasets is least. Chosen with hindsight over these datasets: a bar a
-    training-free metric must clear, not a method. None if no cap is common to all."""
-    common = set.intersection(*({w.cap for w in claim.widths} for claim in claims))
+    """The narrowest cap on every dataset's plateau; failing that, the cap whose worst Dice loss
+    over the datasets is least. None if no cap is common to all."""
+    common = set.intersection(*(set(claim.sweep.caps) for claim in claims))
     if not common:
         return None
-    everywhere = [
-        cap
-        for cap in common
-        if all(width_at(claim, cap).config in claim.plateau.loose for claim in claims)
-    ]
+
+    def index(claim, cap):
+        return claim.sweep.index_of_cap(cap)
+
+    everywhere = [cap for cap in common if all(c.plateau.members[index(c, cap)] for c in claims)]
     if everywhere:
         return min(everywhere)
     return min(
         common,
-        key=lambda cap: max(c.widths[0].dice_mean - width_at(c, cap).dice_mean for c in claims),
+        key=lambda cap: max(
+            c.sweep.mean_dice[0] - c.sweep.mean_dice[index(c, cap)] for c in claims
+        ),
     )
 
 
-def width_at(claim: DatasetClaim, cap: int) -> Width:
-    return next(w for w in claim.widths if w.cap == cap)
+def dataset_claim(
+    sweep: Sweep,
+    curves: dict[str, np.ndarray],
+    *,
+    method: str = "total_variation",
+    tolerance: float = 1.0,
+    bootstrap_samples: int = 1000,
+    bootstrap_seed: int = 0,
+) -> DatasetClaim:
+    """Every selector's row on one dataset that needs no other dataset: each metric's knee, the
+    data-free knees, every fixed cap, the random pick, the full width and the exhaustive
+    search."""
+    rng = np.random.default_rng(bootstrap_seed)
+    resampled = resample_dice(sweep, bootstrap_samples, rng)
+    plateau = find_plateau(sweep, resampled, tolerance)
+    n = len(sweep.caps)
+    picks = [knee_picks(metric, TRAINING_FREE, values, method) for metric, values in curves.items()]
+    picks += [
+        knee_picks(PARAMETER_CURVE, DATA_FREE, sweep.params[None, :], method),
+        knee_picks(FLOPS_CURVE, DATA_FREE, sweep.flops[None, :], method),
+        Picks(RANDOM_PICK, DATA_FREE, tuple(reachable(n)), expected=True),
+        Picks(FULL_WIDTH, DATA_FREE, (0,)),
+        *(Picks(f"fixed cap {cap}", FIXED_CAP, (i,)) for i, cap in enumerate(sweep.caps)),
+        Picks(EXHAUSTIVE, HINDSIGHT, (plateau.exhaustive,)),
+    ]
+    rows = [judge(sweep, plateau, pick, resampled, rng) for pick in picks]
+    return DatasetClaim(sweep, plateau, resampled, rows)
 
 
-def claim_rows(claims: list[DatasetClaim]) -> list[dict]:
-    """Every dataset's rows, each with the best fixed cap's row added."""
-    cap = best_fixed_cap(claims)
-    rows = []
+def add_fixed_cap_rows(claims: list[DatasetClaim], bootstrap_seed: int = 0) -> None:
+    """Each dataset's best fixed cap chosen on the other datasets (leave-one-dataset-out), and
+    the one chosen with hindsight on all of them."""
+    rng = np.random.default_rng(bootstrap_seed + 1)
+    hindsight = best_fixed_cap(claims) if claims else None
+    for held_out in claims:
+        others = [claim for claim in claims if claim is not held_out]
+        for name, kind, cap in (
+            (LODO_CAP, DATA_FREE, best_fixed_cap(others) if others else None),
+            (HINDSIGHT_CAP, HINDSIGHT, hindsight),
+        ):
+            if cap is None or cap not in held_out.sweep.caps:
+                picks = Picks(name, kind, status="no cap common to the other datasets")
+            else:
+                picks = Picks(name, kind, (held_out.sweep.index_of_cap(cap),))
+            held_out.rows.append(
+                judge(held_out.sweep, held_out.plateau, picks, held_out.resampled, rng)
+            )
+
+
+def summary_rows(claims: list[DatasetClaim]) -> list[dict]:
+    """Per selector over every dataset: the share of runs right and on the plateau, the mean
+    regret over runs with its interval (the datasets' bootstrap samples averaged draw by draw),
+    the mean parameter share and steps. Selectors missing on a dataset are summarized over the
+    others and say so."""
+    by_selector: dict[str, list[dict]] = defaultdict(list)
     for claim in claims:
-        rows += claim.rows
-        if cap is not None:
-            width = width_at(claim, cap)
-            rows.append(pick_row(claim.dataset, FIXED_CAP, width, claim.widths, claim.plateau))
+        for row in claim.rows:
+            by_selector[row["selector"]].append(row)
+    summary = []
+    for selector, rows in by_selector.items():
+        judged = [row for row in rows if row["status"] == "ok"]
+        entry = {
+            "selector": selector,
+            "kind": rows[0]["kind"],
+            "datasets": f"{len(judged)}/{len(claims)}",
+        }
+        if judged:
+            weights = np.array([row["runs"] for row in judged], dtype=float)
+            samples = np.mean([row["regret_samples"] for row in judged], axis=0)
+
+            entry |= {
+                "runs": int(weights.sum()),
+                "right": _weighted(judged, "right", weights),
+                "on_plateau": _weighted(judged, "on_plateau", weights),
+                "regret": float(np.mean([row["regret"] for row in judged])),
+                "regret_low": float(np.percentile(samples, 2.5)),
+                "regret_high": float(np.percentile(samples, 97.5)),
+                "param_share": _weighted(judged, "param_share", weights),
+                "steps": _weighted(judged, "steps", weights),
+                "regret_samples": samples,
+            }
+        summary.append(entry)
+    return summary
+
+
+def _weighted(rows: list[dict], key: str, weights: np.ndarray) -> float:
+    return float(np.average([row[key] for row in rows], weights=weights))
+
+
+def best_of(summary: list[dict], kind: str) -> dict | None:
+    """The selector of `kind` right most often; ties go to the smaller mean regret. Only
+    selectors judged on every dataset compete."""
+    candidates = [
+        row
+        for row in summary
+        if row["kind"] == kind
+        and "right" in row
+        and row["datasets"].split("/")[0] == row["datasets"].split("/")[1]
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda row: (row["right"], -row["regret"]))
+
+
+def comparison(best: dict, bar: dict) -> dict:
+    """`best` against `bar`: the difference of their mean regrets with its interval (paired
+    draw by draw) and of their shares of right picks."""
+    difference = best["regret_samples"] - bar["regret_samples"]
+    return {
+        "right_difference": best["right"] - bar["right"],
+        "regret_difference": best["regret"] - bar["regret"],
+        "regret_difference_low": float(np.percentile(difference, 2.5)),
+        "regret_difference_high": float(np.percentile(difference, 97.5)),
+    }
+
+
+def convergence_rows(claim: DatasetClaim) -> list[dict]:
+    """Per width trained on the longer schedule: its Dice there against its mean over the
+    sweep's training seeds, and whether the change is within the plateau's tolerance."""
+    sweep, plateau = claim.sweep, claim.plateau
+    rows = []
+    for i, config in enumerate(sweep.configurations):
+        if config not in sweep.longer:
+            continue
+        longer = float(sweep.longer[config].mean())
+        change = longer - float(sweep.mean_dice[i])
+        rows.append(
+            {
+                "dataset": sweep.dataset,
+                "configuration": config,
+                "cap": sweep.caps[i],
+                "sweep_dice": float(sweep.mean_dice[i]),
+                "longer_dice": longer,
+                "change": change,
+                "within_tolerance": abs(change) <= plateau.tolerance,
+                "exhaustive": i == plateau.exhaustive,
+                "next_narrower": i == plateau.exhaustive + 1,
+            }
+        )
+    return rows
+
+
+def judge_picks(sweeps: list[Sweep], picks: dict[str, list[int]], **options) -> list[dict]:
+    """Judge any selector offline: `picks` maps each dataset to the caps it picked (one per run,
+    for example per scoring seed) and gets the rows the page shows, against the plateau the
+    claim's options (tolerance, bootstrap) define."""
+    rows = []
+    for sweep in sweeps:
+        if sweep.dataset not in picks:
+            continue
+        claim = dataset_claim(sweep, {}, **options)
+        indices = tuple(sweep.index_of_cap(cap) for cap in picks[sweep.dataset])
+        rng = np.random.default_rng(options.get("bootstrap_seed", 0) + 2)
+        rows.append(
+            judge(
+                sweep, claim.plateau, Picks("offline", TRAINING_FREE, indices), claim.resampled, rng
+            )
+        )
     return rows

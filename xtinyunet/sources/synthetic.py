@@ -18,6 +18,14 @@ from PIL import Image
 log = logging.getLogger(__name__)
 
 COLOUR_CHANNELS = {"0": "R", "1": "G", "2": "B"}
+CLASS_CUES = ("texture", "shape")
+# class_cue `shape`: per class, (aspect ratio range, strength of the outline's Fourier modes,
+# the modes): round and smooth, elongated and smooth, round and spiky.
+SHAPE_CLASSES = {
+    1: ((0.85, 1.0), 0.05, range(2, 4)),
+    2: ((0.3, 0.45), 0.05, range(2, 4)),
+    3: ((0.85, 1.0), 0.6, range(5, 8)),
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,9 @@ class SyntheticParams:
     contrast: tuple[float, float] = (0.25, 0.6)
     speckle: float = 0.5
     seed: int = 0
+    # What separates the classes at equal brightness: `texture` (grain, or hue in colour) or
+    # `shape` (round, elongated, spiky outlines of one texture; 2D only).
+    class_cue: str = "texture"
 
     @classmethod
     def from_config(cls, source: dict) -> SyntheticParams:
@@ -46,6 +57,15 @@ class SyntheticParams:
             raise ValueError(f"volumes (image_size {list(params.image_size)}) have 1 channel")
         if not params.volumes and "spacing" in fields:
             raise ValueError("spacing applies to volumes only (image_size with three numbers)")
+        if params.class_cue not in CLASS_CUES:
+            raise ValueError(f"class_cue must be one of {', '.join(CLASS_CUES)}")
+        if params.class_cue == "shape" and params.volumes:
+            raise ValueError("class_cue `shape` applies to 2D images only")
+        if params.num_classes > 2 and params.class_cue != "shape":
+            raise ValueError(
+                f"num_classes {params.num_classes} needs class_cue `shape` (texture and hue "
+                "tell two classes apart)"
+            )
         return params
 
     @property
@@ -91,6 +111,27 @@ def _lesion_mask(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.hypot(u, v) <= radius * modulation
 
 
+def _shaped_lesion_mask(rng: np.random.Generator, size: int, lesion_class: int) -> np.ndarray:
+    """A lesion whose outline tells its class (SHAPE_CLASSES)."""
+    (aspect_low, aspect_high), strength, modes = SHAPE_CLASSES[lesion_class]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    radius = rng.uniform(0.09, 0.2) * size
+    margin = radius * 1.6
+    cy, cx = rng.uniform(margin, size - margin, 2)
+    theta = np.arctan2(yy - cy, xx - cx)
+    aspect = rng.uniform(aspect_low, aspect_high)
+    angle = rng.uniform(0, np.pi)
+    dy, dx = yy - cy, xx - cx
+    u = dx * np.cos(angle) + dy * np.sin(angle)
+    v = (-dx * np.sin(angle) + dy * np.cos(angle)) / aspect
+    # An elongated lesion keeps the area of a round one of the same radius.
+    scale = radius / np.sqrt(aspect)
+    modulation = np.ones_like(theta)
+    for mode in modes:
+        modulation += strength / len(modes) * np.cos(mode * theta + rng.uniform(0, 2 * np.pi))
+    return np.hypot(u, v) <= scale * modulation
+
+
 def synthesize_case(rng: np.random.Generator, params: SyntheticParams):
     """One (image, label) pair: image float in [0, 1], shape (H, W) or (H, W, 3)."""
     size = params.image_size
@@ -111,10 +152,14 @@ def synthesize_case(rng: np.random.Generator, params: SyntheticParams):
     hue_class = np.zeros((size, size), dtype=np.uint8)
     n_lesions = rng.integers(params.lesions_per_image[0], params.lesions_per_image[1] + 1)
     for _ in range(n_lesions):
-        mask = _lesion_mask(rng, size) & (label == 0)
+        if params.class_cue == "shape":
+            lesion_class = int(rng.integers(1, params.num_classes + 1))
+            mask = _shaped_lesion_mask(rng, size, lesion_class) & (label == 0)
+        else:
+            mask = _lesion_mask(rng, size) & (label == 0)
+            lesion_class = int(rng.integers(1, params.num_classes + 1))
         if not mask.any():
             continue
-        lesion_class = int(rng.integers(1, params.num_classes + 1))
         contrast = rng.uniform(*params.contrast)
         tissue[mask] *= 1.0 - contrast
         # Shadow (or enhancement) under the lesion: dark like a lesion, but background.
@@ -125,9 +170,10 @@ def synthesize_case(rng: np.random.Generator, params: SyntheticParams):
             -np.arange(size - bottom - 1)[:, None] / (size / 4)
         )
         label[mask] = lesion_class
-        if lesion_class == 2 and params.channels == 1:
+        if lesion_class == 2 and params.channels == 1 and params.class_cue == "texture":
             texture[mask] = 2.0  # coarser speckle grain distinguishes class 2 in gray images
-        hue_class[mask] = lesion_class
+        # With shape as the cue, every class has one hue.
+        hue_class[mask] = lesion_class if params.class_cue == "texture" else 1
     fine = speckle(rng, (size, size), 0.7)
     coarse = speckle(rng, (size, size), 2.0)
     grain = np.where(texture > 1, coarse, fine)

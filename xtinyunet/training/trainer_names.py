@@ -17,10 +17,30 @@ SHORT_TRAINER = re.compile(r"nnUNetTrainerShort_([1-9]\d*)ep_([1-9]\d*)it")
 # Iterations per epoch of nnunetv2's trainers, and the epochs of those that say theirs in the name.
 NNUNET_ITERATIONS_PER_EPOCH = 250
 NNUNET_EPOCHS = re.compile(r"nnUNetTrainer(?:_(\d+)epochs)?")
+# <trainer>_Seed<S>: <trainer> trained under seed S, a replicate of a training (the claim's
+# training noise, training.replicate_seeds); trainers/xtinyunet_trainers.py makes it.
+SEED_SUFFIX = re.compile(r"(\w+?)_Seed(\d+)")
+
+
+def replicate_trainer(trainer: str, seed: int) -> str:
+    """The name under which `trainer` is trained with seed `seed` as a replicate: nnU-Net's
+    results folder then tells the seed."""
+    return f"{trainer}_Seed{seed}"
+
+
+def split_seed(trainer: str) -> tuple[str, int | None]:
+    """(the trainer a replicate's name wraps, its seed), or (`trainer`, None) for a name
+    without a seed."""
+    replicate = SEED_SUFFIX.fullmatch(trainer)
+    if replicate is None:
+        return trainer, None
+    return replicate[1], int(replicate[2])
 
 
 def is_project_trainer(name: str) -> bool:
     """Whether trainers/xtinyunet_trainers.py makes trainer `name`."""
+    if split_seed(name)[1] is not None:
+        return True
     return name.endswith(NO_DEEP_SUPERVISION) or SHORT_TRAINER.fullmatch(name) is not None
 
 
@@ -37,7 +57,7 @@ def training_iterations(trainer: str) -> int | None:
 
 def check_trainer_name(name: str) -> None:
     """Raise ValueError unless nnU-Net will find trainer `name` (nnunetv2's or this project's)."""
-    name = name.removesuffix(NO_DEEP_SUPERVISION)
+    name = split_seed(name)[0].removesuffix(NO_DEEP_SUPERVISION)
     if SHORT_TRAINER.fullmatch(name) or nnunet_trainer_module(name) is not None:
         return
     raise ValueError(

@@ -6,6 +6,9 @@
   nnunetv2's nnUNetTrainer_5epochs variants but with both numbers chosen in config.yaml.
 - `{trainer}_NoDeepSupervision`: any of those or of nnunetv2's trainers with deep supervision
   off, for networks with a single output (the baselines in xtinyunet/baselines).
+- `{trainer}_Seed{S}`: any of the above or of nnunetv2's trainers, unchanged, under a name that
+  tells the seed its training ran with (a replicate, training.replicate_seeds; the seed itself is
+  set by xtinyunet/training/runs.py before the trainer is built).
 
 Classes are made on first lookup: nnU-Net finds trainers with hasattr/getattr on the modules of
 the nnUNet_extTrainer folders, which this module answers through its module-level __getattr__
@@ -21,7 +24,7 @@ from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 from xtinyunet.names import NO_DEEP_SUPERVISION
 from xtinyunet.nnunet_compat import nnunet_trainer_class, plot_progress_after_the_last_epoch
-from xtinyunet.training.trainer_names import SHORT_TRAINER
+from xtinyunet.training.trainer_names import SHORT_TRAINER, split_seed
 
 
 def _short_trainer(name: str, epochs: int, iterations: int) -> type:
@@ -71,19 +74,26 @@ def _without_deep_supervision(name: str, base: type) -> type:
     )
 
 
+def _base_trainer(name: str) -> type:
+    """This module's trainer `name`, or nnunetv2's; AttributeError if neither has it."""
+    if SHORT_TRAINER.fullmatch(name) or name.endswith(NO_DEEP_SUPERVISION):
+        return getattr(sys.modules[__name__], name)
+    base = nnunet_trainer_class(name)
+    if base is None:
+        raise AttributeError(name)
+    return base
+
+
 def __getattr__(name: str) -> type:
     match = SHORT_TRAINER.fullmatch(name)
-    if match is not None:
+    base_name, seed = split_seed(name)
+    if seed is not None:
+        trainer = type(name, (_base_trainer(base_name),), {"__module__": __name__})
+    elif match is not None:
         trainer = _short_trainer(name, int(match[1]), int(match[2]))
     elif name.endswith(NO_DEEP_SUPERVISION) and name != NO_DEEP_SUPERVISION:
         base_name = name.removesuffix(NO_DEEP_SUPERVISION)
-        if SHORT_TRAINER.fullmatch(base_name):
-            base = getattr(sys.modules[__name__], base_name)
-        else:
-            base = nnunet_trainer_class(base_name)
-            if base is None:
-                raise AttributeError(name)
-        trainer = _without_deep_supervision(name, base)
+        trainer = _without_deep_supervision(name, _base_trainer(base_name))
     else:
         raise AttributeError(name)
     globals()[name] = trainer
