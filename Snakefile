@@ -40,6 +40,10 @@ rule selection:
 
 
 rule claim:
-    """The claim measured on every swept dataset (make claim, claim.yaml): docs/claim.md."""
+    """The claim measured on every swept dataset (make claim, claim.yaml): docs/claim.md. Every
+    selection is asked for too, so that every dataset is planned and scored from the start
+    rather than once the previous dataset's selection has let the claim's inputs be known.
+    """
     input:
+        targets.selection_targets(SETTINGS, LAYOUT),
         LAYOUT.claim_page(),
