@@ -5,7 +5,7 @@ INSTALLED := $(VENV)/.installed
 CORES ?= 2
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test lint dry-run report benchmark claim clean
+.PHONY: demo test lint dry-run report benchmark claim claim-page clean
 
 # pyproject.toml pins torch and torchvision exactly, so nnunetv2's chain cannot swap them.
 $(INSTALLED): pyproject.toml
@@ -39,14 +39,19 @@ benchmark: $(INSTALLED)
 # The results folder a config file names (results_dir), not always ./results.
 results_dir = $(shell awk -F': *' '/^results_dir:/ {sub(/ *#.*/, "", $$2); gsub(/["\047]/, "", $$2); print $$2}' $(1))
 RESULTS_DIR = $(call results_dir,config.yaml)
+CLAIM_PAGE = python -m xtinyunet.reporting.claim_document docs/claim/data docs/claim.md
 CLAIM_DIR = $(or $(call results_dir,claim.yaml),$(RESULTS_DIR),results)
 
-# The claim measured at convergence (claim.yaml on top of config.yaml), its page and figures
-# published into docs/.
+# The claim benchmark (claim.yaml on top of config.yaml): its tables published into docs/claim/data/,
+# the page and figures made from them.
 claim: $(INSTALLED)
 	snakemake --cores $(CORES) claim --configfile claim.yaml
-	cp "$(CLAIM_DIR)/claim.md" docs/claim.md
-	mkdir -p docs/claim && cp "$(CLAIM_DIR)"/claim/*.png docs/claim/
+	mkdir -p docs/claim/data && cp "$(CLAIM_DIR)"/claim/data/* docs/claim/data/
+	$(CLAIM_PAGE)
+
+# docs/claim.md and its figures again from the committed tables, without training anything.
+claim-page: $(INSTALLED)
+	$(CLAIM_PAGE)
 
 clean:
 	rm -rf "$(or $(RESULTS_DIR),results)" .snakemake

@@ -37,11 +37,14 @@ def test_report_gives_snakemake_the_core_count_it_asks_for(tmp_path):
 def test_claim_runs_the_claim_config_and_publishes_from_its_results_folder(tmp_path):
     (tmp_path / "config.yaml").write_text("results_dir: demo_results\ndatasets: []\n")
     (tmp_path / "claim.yaml").write_text("results_dir: 'claim runs'  # the claim's\n")
+    page = "python -m xtinyunet.reporting.claim_document docs/claim/data docs/claim.md"
     assert make_dry(tmp_path, "claim").splitlines() == [
         "snakemake --cores 2 claim --configfile claim.yaml",
-        'cp "claim runs/claim.md" docs/claim.md',
-        'mkdir -p docs/claim && cp "claim runs"/claim/*.png docs/claim/',
+        'mkdir -p docs/claim/data && cp "claim runs"/claim/data/* docs/claim/data/',
+        page,
     ]
+    # The page again from the committed tables: nothing trained, nothing copied.
+    assert make_dry(tmp_path, "claim-page").splitlines() == [page]
     # Without its own results_dir the claim writes where config.yaml says.
     (tmp_path / "claim.yaml").write_text("datasets: []\n")
-    assert 'cp "demo_results/claim.md" docs/claim.md' in make_dry(tmp_path, "claim")
+    assert 'cp "demo_results"/claim/data/*' in make_dry(tmp_path, "claim")

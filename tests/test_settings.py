@@ -231,3 +231,28 @@ def test_families_come_in_the_planned_order_and_a_3d_only_dataset_is_not_deploye
     swept = settings_of(datasets=[alone], training={"baseline_datasets": False, "sweep": True})
     assert swept.chosen_for("Dataset002_B", swept.training.sweep)
     assert swept.swept_datasets == []
+
+
+def test_replicate_seeds_need_a_training_seed_and_differ_from_it():
+    assert settings_of(training={"replicate_seeds": [1, 2]}).training.replicate_seeds == [1, 2]
+    assert settings_of().training.replicate_seeds == []
+    refused(r"training.replicate_seeds: 0 is training.seed", training={"replicate_seeds": [0]})
+    refused(
+        r"training.replicate_seeds needs a training.seed",
+        training={"seed": None, "replicate_seeds": [1]},
+    )
+
+
+def test_the_convergence_check_names_a_swept_dataset_and_a_known_trainer():
+    check = {"dataset": "A", "trainer": "nnUNetTrainerShort_4ep_10it", "caps": [8, 4]}
+    swept = settings_of(training={"sweep": ["A"]}, claim={"convergence": check})
+    assert swept.claim["convergence"] == check
+    refused(
+        r"claim.convergence.dataset: 'A' is not a dataset of training.sweep \(none\)",
+        claim={"convergence": check},
+    )
+    refused(
+        r"claim.convergence.trainer: nnU-Net has no trainer 'nnUNetTrainerLong'",
+        training={"sweep": True},
+        claim={"convergence": {**check, "trainer": "nnUNetTrainerLong"}},
+    )

@@ -49,6 +49,59 @@ def test_synthetic_colour_multiclass_dataset(tmp_path):
     assert values == {0, 1, 2}
 
 
+def test_synthetic_shape_classes_differ_in_outline_not_in_brightness_or_grain(tmp_path):
+    from scipy import ndimage
+
+    out = tmp_path / "Dataset702_Shapes"
+    source = synthetic(
+        "Shapes",
+        num_classes=3,
+        class_cue="shape",
+        image_size=64,
+        num_train=30,
+        lesions_per_image=[2, 3],
+        contrast=[0.4, 0.41],
+    )
+    convert(source, out)
+    description = json.loads((out / "dataset.json").read_text())
+    assert description["labels"] == {"background": 0, "lesion1": 1, "lesion2": 2, "lesion3": 3}
+    # Per class: the lesions' elongation (the ratio of their second moments) and, per image,
+    # the class's brightness relative to the image's.
+    elongation, brightness = {1: [], 2: [], 3: []}, {1: [], 2: [], 3: []}
+    for label_file in sorted((out / "labelsTr").glob("*.png")):
+        label = np.asarray(Image.open(label_file))
+        image_file = out / "imagesTr" / label_file.name.replace(".png", "_0000.png")
+        image = np.asarray(Image.open(image_file)).astype(float)
+        for lesion_class in (1, 2, 3):
+            if (label == lesion_class).sum() >= 30:
+                brightness[lesion_class].append(image[label == lesion_class].mean() / image.mean())
+            blobs, count = ndimage.label(label == lesion_class)
+            for blob in range(1, count + 1):
+                ys, xs = np.nonzero(blobs == blob)
+                if len(ys) < 30:  # cut by another lesion
+                    continue
+                eigen = np.linalg.eigvalsh(np.cov(np.stack([ys, xs])))
+                elongation[lesion_class].append(eigen[1] / eigen[0])
+    medians = {c: float(np.median(v)) for c, v in elongation.items()}
+    # Elongated lesions (class 2) are far more elongated than round (1) or spiky (3) ones.
+    assert medians[2] > 2 * max(medians[1], medians[3])
+    # One darkening for every class: their brightness differs by what depth and tissue vary.
+    levels = [float(np.median(v)) for v in brightness.values()]
+    assert max(levels) - min(levels) < 0.1
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"num_classes": 3}, "num_classes 3 needs class_cue `shape`"),
+        ({"class_cue": "shape", "image_size": [8, 24, 24]}, "applies to 2D images only"),
+    ],
+)
+def test_synthetic_source_refuses_three_classes_without_shapes(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        check_source(synthetic(**overrides))
+
+
 def test_synthetic_dataset_is_reproducible_from_its_seed(tmp_path):
     convert(synthetic(), tmp_path / "a")
     convert(synthetic(), tmp_path / "b")

@@ -11,6 +11,7 @@ from xtinyunet.layout import ResultsLayout
 from xtinyunet.settings import load_settings
 from xtinyunet.targets import (
     claim_inputs,
+    claim_trainings,
     deployed_models,
     deployment_measurements,
     proxy_targets,
@@ -92,28 +93,61 @@ def test_the_selection_target_holds_every_metrics_selection_and_no_training():
     assert not any("nnUNet_results" in path or "results.csv" in path for path in files)
 
 
-def test_the_claim_config_scores_five_seeds_and_sweeps_three_datasets_on_one_schedule():
+def claim_settings():
     """claim.yaml as `--configfile claim.yaml` reads it: on top of config.yaml."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     update_config(config, yaml.safe_load((REPO / "claim.yaml").read_text()))
     validate(config, schema=str(REPO / "schemas" / "config.schema.yaml"))
-    settings = load_settings(config)
-    assert len(settings.swept_datasets) == 3 and len(settings.scoring.seeds) >= 5
+    return load_settings(config)
+
+
+def sweep_models(settings, dataset, caps=(512, 256, 128, 64, 32, 16, 8, 4, 2, 1)):
+    """The 2d sweep trained_models gives a dataset whose candidates have these caps."""
+    candidates = [f"2d_xtiny{cap}" for cap in caps]
+    models = trained_models(settings, dataset, {"2d": candidates[-1]}, {"2d": candidates})
+    return [model for model in models if model.in_sweep]
+
+
+def test_the_claim_config_trains_every_width_under_three_seeds_on_five_datasets():
+    settings = claim_settings()
+    datasets = settings.swept_datasets
+    assert len(datasets) == 5 and len(settings.scoring.seeds) >= 5
     trainers = settings.training.trainers
     assert trainers["sweep"] == trainers["nnunet"] == trainers["xtinyunet"]
-    inputs = claim_inputs(settings, ResultsLayout(settings.results_dir))
-    assert len(inputs["scores"]) == 3 * len(settings.scoring.seeds)
-    assert [len(inputs[key]) for key in ("candidates", "results", "per_case", "costs")] == [3] * 4
     assert not settings.tables and settings.training.baselines == []
+    trainings = claim_trainings(settings, {d: sweep_models(settings, d) for d in datasets})
+    sweep = [t for t in trainings if t.schedule == "sweep"]
+    # Every width of every dataset under training.seed and both replicate seeds.
+    assert len(sweep) == 5 * 10 * 3
+    assert {t.training_seed for t in sweep} == {0, 1, 2}
+    assert {t.trainer for t in sweep if t.training_seed == 1} == {trainers["sweep"] + "_Seed1"}
+    # The convergence check: SynthUS's widths of the configured caps, on the longer schedule.
+    longer = [t for t in trainings if t.schedule == "convergence"]
+    assert {t.dataset for t in longer} == {"Dataset990_SynthUS"}
+    assert [t.configuration for t in longer] == [f"2d_xtiny{c}" for c in (64, 32, 16, 8, 4, 2, 1)]
+    assert {t.trainer for t in longer} == {"nnUNetTrainerShort_16ep_50it"}
+    inputs = claim_inputs(settings, ResultsLayout(settings.results_dir), trainings)
+    assert len(inputs["scores"]) == 5 * len(settings.scoring.seeds)
+    assert [len(inputs[key]) for key in ("candidates", "costs")] == [5, 5]
+    # Per training, in the trainings' order: its summary, per-case metrics and checkpoint.
+    assert [len(inputs[key]) for key in ("summaries", "per_case", "checkpoints")] == [
+        len(trainings)
+    ] * 3
+    assert "nnUNetTrainerShort_8ep_50it_Seed2__2d_xtiny8" in str(inputs["per_case"][10 * 2 + 6])
 
 
 def test_the_claim_without_a_sweep_is_refused_naming_the_key():
     settings = demo_settings(sweep=[])
     with pytest.raises(ValueError, match="training.sweep names no enabled dataset"):
-        claim_inputs(settings, ResultsLayout(settings.results_dir))
+        claim_inputs(settings, ResultsLayout(settings.results_dir), [])
     demo = demo_settings()
-    inputs = claim_inputs(demo, ResultsLayout(demo.results_dir))
-    assert [path.parent.name for path in inputs["results"]] == ["Dataset990_SynthUS"]
+    trainings = claim_trainings(
+        demo, {"Dataset990_SynthUS": sweep_models(demo, "Dataset990_SynthUS")}
+    )
+    # No replicate seeds, no convergence check: the sweep once.
+    assert [t.training_seed for t in trainings] == [0] * 10
+    inputs = claim_inputs(demo, ResultsLayout(demo.results_dir), trainings)
+    assert [path.parent.name for path in inputs["candidates"]] == ["Dataset990_SynthUS"]
 
 
 def volume_settings(scaled, baseline_datasets=True, **dataset):

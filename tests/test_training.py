@@ -21,15 +21,45 @@ from xtinyunet.nnunet_compat import threadpools_looked_up_once
 from xtinyunet.plans.candidates import candidates_from_plans, with_baselines, with_candidates
 from xtinyunet.sources import convert
 from xtinyunet.training.runs import check_fold, trainer_class
-from xtinyunet.training.trainer_names import check_trainer_name, run_order
+from xtinyunet.training.trainer_names import (
+    check_trainer_name,
+    replicate_trainer,
+    run_order,
+    split_seed,
+    training_iterations,
+)
 from xtinyunet.training.trainers import xtinyunet_trainers as short
 
 
 @pytest.mark.parametrize(
-    "name", ["nnUNetTrainer", "nnUNetTrainer_100epochs", "nnUNetTrainerShort_3ep_7it"]
+    "name",
+    [
+        "nnUNetTrainer",
+        "nnUNetTrainer_100epochs",
+        "nnUNetTrainerShort_3ep_7it",
+        "nnUNetTrainerShort_3ep_7it_Seed2",
+        "nnUNetTrainer_Seed11",
+    ],
 )
 def test_known_trainers_pass(name):
     check_trainer_name(name)
+
+
+def test_a_replicates_name_tells_its_seed_and_wraps_the_trainer_unchanged():
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+
+    name = replicate_trainer("nnUNetTrainerShort_3ep_7it", 2)
+    assert name == "nnUNetTrainerShort_3ep_7it_Seed2"
+    assert split_seed(name) == ("nnUNetTrainerShort_3ep_7it", 2)
+    assert split_seed("nnUNetTrainerShort_3ep_7it") == ("nnUNetTrainerShort_3ep_7it", None)
+    assert training_iterations(name) == 21
+    replicate, base = getattr(short, name), getattr(short, "nnUNetTrainerShort_3ep_7it")
+    # The same trainer: a subclass that adds nothing, found under its own name.
+    assert replicate.__bases__ == (base,) and replicate.__dict__.keys() <= {"__module__", "__doc__"}
+    assert issubclass(getattr(short, "nnUNetTrainer_Seed1"), nnUNetTrainer)
+    assert trainer_class(name) is replicate
+    with pytest.raises(AttributeError):
+        getattr(short, "nnUNetTrainerLong_Seed1")
 
 
 def test_longer_schedules_start_first_then_costlier_networks(plans):

@@ -623,36 +623,49 @@ def test_a_second_run_from_scratch_gives_identical_scores_and_selection(finished
 
 @pytest.mark.e2e
 def test_the_claim_of_the_swept_dataset_recomputed_by_hand(finished_run):
-    """`snakemake claim` on the finished run: GrayUS is swept, ColourRaw is not. Its paper
-    metric's row (plateau, on-plateau verdict, knee, tau) recomputed from the run's files."""
+    """`snakemake claim` on the finished run: GrayUS is swept, ColourRaw is not. Its sweep as
+    data equals the run's evaluations; the paper metric's row (pick, regret, parameter share,
+    tau) recomputed from the run's files."""
     workdir, results = finished_run
     run = snakemake(workdir, "claim")
     assert run.returncode == 0, said(run)[-3000:]
-    rows = list(csv.DictReader(open(results / "claim" / "claim.csv")))
-    assert {row["dataset"] for row in rows} == {"Dataset811_GrayUS"}
-    row = next(row for row in rows if row["metric"] == "jacobian")
     dataset = results / "Dataset811_GrayUS"
-    candidates = [c["configuration"] for c in read_json(dataset / "candidates.json")]
+    candidates = read_json(dataset / "candidates.json")
+    names = [c["configuration"] for c in candidates]
     sweep = {
-        candidates[0] if r["config"] == "2d" else r["config"]: r
+        names[0] if r["config"] == "2d" else r["config"]: r
         for r in read_results(dataset / "results.csv")
         if r["model"] == "sweep"
     }
-    full = sweep[candidates[0]]
-    plateau = [
-        c for c in candidates if sweep[c]["dice_mean"] >= full["dice_mean"] - full["dice_std"]
-    ]
+    # sweep.csv: every width's per-case Dice under the one training seed, as evaluated.
+    data = list(csv.DictReader(open(results / "claim" / "data" / "sweep.csv")))
+    assert {row["dataset"] for row in data} == {"Dataset811_GrayUS"}
+    assert {row["training_seed"] for row in data} == {"0"}
+    for name in names:
+        dice = [float(row["dice"]) for row in data if row["configuration"] == name]
+        assert np.mean(dice) == pytest.approx(sweep[name]["dice_mean"])
+    scores_data = list(csv.DictReader(open(results / "claim" / "data" / "scores.csv")))
+    assert {row["metric"] for row in scores_data} == {"jacobian"}
+    rows = list(csv.DictReader(open(results / "claim" / "claim.csv")))
+    row = next(row for row in rows if row["selector"] == "jacobian")
     knee = read_json(dataset / "selection_seed369_kall.json")["config"]
-    assert row["knee"] == knee and row["on_plateau"] == f"{int(knee in plateau)}/1"
-    assert float(row["dice_loss"]) == pytest.approx(full["dice_mean"] - sweep[knee]["dice_mean"])
+    cap = next(c["cap"] for c in candidates if c["configuration"] == knee)
+    full = sweep[names[0]]
+    assert row["picks"] == str(cap)
+    assert float(row["regret"]) == pytest.approx(full["dice_mean"] - sweep[knee]["dice_mean"])
+    assert float(row["param_share"]) == pytest.approx(sweep[knee]["params"] / full["params"])
     scores = {
         r["config"]: r["sensitivity"]
         for r in read_scores_table(dataset / "scores_seed369_kall.csv")
     }
-    tau = kendalltau([scores[c] for c in candidates], [sweep[c]["dice_mean"] for c in candidates])
+    tau = kendalltau([scores[c] for c in names], [sweep[c]["dice_mean"] for c in names])
     assert float(row["kendall_tau"]) == pytest.approx(tau.statistic)
-    exhaustive = next(row for row in rows if row["metric"] == "exhaustive search")
-    assert exhaustive["knee"] == min(plateau, key=lambda c: sweep[c]["params"])
+    # The exhaustive search: the narrowest fixed cap on the plateau.
+    on_plateau = [
+        int(r["picks"]) for r in rows if r["kind"] == "fixed cap" and r["on_plateau"] == "1.0"
+    ]
+    exhaustive = next(r for r in rows if r["selector"].startswith("exhaustive search"))
+    assert exhaustive["picks"] == str(min(on_plateau))
     page = (results / "claim.md").read_text()
     assert "![Dataset811_GrayUS](claim/Dataset811_GrayUS.png)" in page
     assert (results / "claim" / "Dataset811_GrayUS.png").stat().st_size > 0

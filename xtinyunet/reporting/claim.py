@@ -296,7 +296,9 @@ def tau_interval(curves: np.ndarray, mean: np.ndarray, resampled, rng) -> dict:
     drawn = rng.integers(0, len(curves), size=(len(resampled), len(curves)))
     per_curve = np.array([kendall_tau_b(curve, resampled) for curve in curves])  # (curves, b)
     sampled = np.take_along_axis(per_curve.T, drawn, axis=1)
-    resampled_tau = np.nanmean(sampled, axis=1)
+    if not np.isfinite(sampled).any():  # a side without an untied pair: no tau
+        return {"kendall_tau": np.nan, "tau_low": np.nan, "tau_high": np.nan}
+    resampled_tau = np.nanmean(np.where(np.isfinite(sampled), sampled, np.nan), axis=1)
     return {
         "kendall_tau": float(np.nanmean(taus)) if np.isfinite(taus).any() else np.nan,
         "tau_low": float(np.nanpercentile(resampled_tau, 2.5)),

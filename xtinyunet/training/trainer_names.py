@@ -46,8 +46,9 @@ def is_project_trainer(name: str) -> bool:
 
 def training_iterations(trainer: str) -> int | None:
     """Training iterations of a trainer whose name tells its schedule (nnunetv2's
-    nnUNetTrainer, nnUNetTrainer_<E>epochs, this project's short trainers); None otherwise."""
-    name = trainer.removesuffix(NO_DEEP_SUPERVISION)
+    nnUNetTrainer, nnUNetTrainer_<E>epochs, this project's short trainers, and replicates of
+    them); None otherwise."""
+    name = split_seed(trainer)[0].removesuffix(NO_DEEP_SUPERVISION)
     if short := SHORT_TRAINER.fullmatch(name):
         return int(short[1]) * int(short[2])
     if nnunet := NNUNET_EPOCHS.fullmatch(name):
