@@ -1,7 +1,8 @@
 checkpoint select_knee:
     """Knee of a family's sensitivity curve: its XTinyU-Net configuration, and its plot."""
     input:
-        LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}", "{family}"),
+        scores=LAYOUT.scores_table("{dataset}", "{seed}", "{num_images}", "{family}"),
+        plans=LAYOUT.candidate_plans_file("{dataset}"),
     output:
         selection=LAYOUT.selection_file(
             "{dataset}", "{seed}", "{num_images}", "{family}"
@@ -31,5 +32,6 @@ checkpoint select_knee:
         "../envs/xtinyunet.yaml"
     params:
         method=SETTINGS.knee_method,
+        metrics=SETTINGS.selection_metrics,
     script:
         "../workflow_scripts/select_knee.py"

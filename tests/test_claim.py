@@ -15,15 +15,17 @@ from xtinyunet.reporting.claim import (
     EXHAUSTIVE,
     FULL_WIDTH,
     LODO_CAP,
+    LODO_SELECTOR,
     RANDOM_PICK,
+    DatasetClaim,
     Sweep,
+    add_chosen_selector_rows,
     add_fixed_cap_rows,
     best_of,
     curve_status,
     dataset_claim,
     judge_picks,
     kendall_tau_b,
-    reachable,
     read_scores,
     read_sweep,
     summary_rows,
@@ -36,6 +38,7 @@ from xtinyunet.reporting.claim_data import (
     sweep_rows,
 )
 from xtinyunet.reporting.claim_document import DATA_FILES, write_claim
+from xtinyunet.selection.knee import reachable_indices
 
 CAPS = (32, 16, 8, 4, 2, 1)
 FULL = np.array([90.0, 80.0, 70.0])  # the full width's Dice per test case
@@ -110,8 +113,9 @@ def test_the_regret_of_a_pick_and_its_size_by_hand():
 
 
 def test_the_random_pick_is_the_expectation_over_the_reachable_widths():
-    assert list(reachable(10)) == [1, 2, 3, 4, 5, 6]  # caps 256 to 8 of ten
-    assert list(reachable(6)) == [1, 2]
+    assert list(reachable_indices("total_variation", 10)) == [1, 2, 3, 4, 5, 6]  # caps 256-8
+    assert list(reachable_indices("total_variation", 6)) == [1, 2]
+    assert list(reachable_indices("kneedle", 6)) == list(range(6))
     claim = dataset_claim(make_sweep(HOLED), {}, tolerance=1.0, bootstrap_samples=200)
     random = rows_by_selector(claim)[RANDOM_PICK]
     assert random["kind"] == DATA_FREE
@@ -366,3 +370,41 @@ def test_a_trainings_rows_name_the_full_width_by_its_candidate_and_carry_its_see
         (0, 0.9, 1.0, 8),
         (1, 0.5, 0.6, 8),
     ]
+
+
+def test_the_training_free_selector_is_chosen_leaving_the_judged_dataset_out():
+    def row(dataset, selector, right, regret):
+        return {
+            "dataset": dataset,
+            "selector": selector,
+            "kind": "training-free",
+            "status": "ok",
+            "picks": "8",
+            "runs": 1,
+            "right": right,
+            "on_plateau": right,
+            "regret": regret,
+            "param_share": 0.1,
+            "steps": 0.0,
+            "regret_samples": np.full(10, regret),
+        }
+
+    table = {
+        "A": {"a": (1.0, 0.5), "b": (0.0, 3.0)},
+        "B": {"a": (1.0, 0.2), "b": (0.5, 1.0)},
+        "C": {"a": (0.0, 5.0), "b": (1.0, 0.1)},
+    }
+    claims = [
+        DatasetClaim(
+            make_sweep(HOLED, name), None, None, [row(name, s, *v) for s, v in picks.items()]
+        )
+        for name, picks in table.items()
+    ]
+    add_chosen_selector_rows(claims)
+    chosen = {c.sweep.dataset: rows_by_selector(c)[LODO_SELECTOR] for c in claims}
+    # A, judged on B and C: b is right in 75 % of their runs, a in 50 %: b, and A's b row.
+    assert (chosen["A"]["chosen"], chosen["A"]["regret"]) == ("b", 3.0)
+    # B on A and C: a and b are each right in half; b has the smaller mean regret (1.55 < 2.75).
+    assert (chosen["B"]["chosen"], chosen["B"]["regret"]) == ("b", 1.0)
+    # C on A and B: a is right in every run there, and loses 5 points on C.
+    assert (chosen["C"]["chosen"], chosen["C"]["right"], chosen["C"]["regret"]) == ("a", 0.0, 5.0)

@@ -95,6 +95,8 @@ class Settings:
     families: dict[str, list[str]]
     scoring: ScoringSettings
     knee_method: str
+    # The curve the selection is made on: one metric, or several (their rank aggregate).
+    selection_metrics: list[str]
     training: TrainingSettings
     deployment: dict
     # The claim's measurement settings (docs/claim.md): plateau_tolerance, bootstrap_*,
@@ -155,6 +157,7 @@ def load_settings(validated: dict) -> Settings:
         families=_families(datasets, scoring, training, config["deployment"]),
         scoring=scoring,
         knee_method=config["selection"]["knee_method"],
+        selection_metrics=_selection_metrics(config["selection"]["metrics"], scoring),
         training=training,
         deployment=config["deployment"],
         claim=_claim(config["claim"], datasets, training),
@@ -342,6 +345,17 @@ def _training(training: dict, configured_names: set[str]) -> TrainingSettings:
         replicate_seeds=list(training["replicate_seeds"]),
         final_validation=training["final_validation"],
     )
+
+
+def _selection_metrics(metrics: list[str], scoring: ScoringSettings) -> list[str]:
+    """selection.metrics, each one that scoring.metrics computes."""
+    missing = [metric for metric in metrics if metric not in scoring.metrics]
+    if missing:
+        raise ValueError(
+            f"config.yaml: selection.metrics: {', '.join(missing)} not in scoring.metrics "
+            f"({', '.join(scoring.metrics)}); the selection can only use scored metrics"
+        )
+    return list(metrics)
 
 
 def _claim(claim: dict, datasets: dict[str, dict], training: TrainingSettings) -> dict:

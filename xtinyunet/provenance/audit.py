@@ -28,6 +28,7 @@ import math
 import pickle
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 from xtinyunet.code_version import (
@@ -41,6 +42,7 @@ from xtinyunet.io import file_sha256, folder_digest, read_json
 from xtinyunet.layout import ResultsLayout, model_run
 from xtinyunet.names import PLANNED_CONFIGURATIONS, SEGMENTATION_METRICS, family_prefix
 from xtinyunet.reporting.results import read_results
+from xtinyunet.scoring.metric_names import PRIMARY_METRIC
 from xtinyunet.scoring.records import read_scores_table
 from xtinyunet.selection.records import select
 
@@ -131,13 +133,17 @@ def audit_scores(layout: ResultsLayout, dataset: str):
                 raise Unreadable(
                     f"{selection_file}: method {selection['method']!r} is not a knee method's name"
                 )
-            again = select(rows, selection["method"])
+            # A selection on several metrics names them; it is re-derived from their columns.
+            metrics = selection.get("metrics", [PRIMARY_METRIC])
+            curves = _read(table, partial(read_scores_table, metrics=metrics))
+            again = select(curves, selection["method"], metrics)
         except Unreadable as error:
             yield False, f"{what}: {error}"
         except (KeyError, ValueError) as error:  # an unknown knee method, unordered candidates
             yield False, f"{what}: cannot re-derive it: {error!r}"
         else:
-            yield selection == again, what
+            # The context (what the data-free rules pick, the warnings) is not the knee.
+            yield {k: v for k, v in selection.items() if k != "context"} == again, what
 
 
 def _reports_no_metrics(row: dict) -> bool:

@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from xtinyunet.selection.knee import KNEE_METHODS, MIN_CANDIDATES
+from xtinyunet.selection.knee import (
+    KNEE_METHODS,
+    MIN_CANDIDATES,
+    aggregate_ranks,
+    reachable_indices,
+)
+from xtinyunet.selection.records import RANK_AGGREGATE
 
 PARAMETER_CURVE = "parameter count"
 FLOPS_CURVE = "FLOPs"
@@ -37,6 +43,7 @@ HINDSIGHT_CAP = "best fixed cap (hindsight)"
 LODO_CAP = "best fixed cap (leave-one-dataset-out)"
 RANDOM_PICK = "random pick (expected)"
 FULL_WIDTH = "full width"
+LODO_SELECTOR = "best training-free selector (leave-one-dataset-out)"
 SWEEP_SCHEDULE = "sweep"
 CONVERGENCE_SCHEDULE = "convergence"
 # Kinds of selector: what each needs.
@@ -193,13 +200,6 @@ def find_plateau(sweep: Sweep, resampled: np.ndarray, tolerance: float) -> Plate
     )
 
 
-def reachable(n: int) -> range:
-    """The widest-first indices the total-variation knee can return among n candidates: splits
-    k = 2..n-3 select index k-1, so neither the two widest-but-one extremes nor the three
-    narrowest (caps 256 to 8 of ten)."""
-    return range(1, n - 3)
-
-
 @dataclass(frozen=True)
 class Picks:
     """One selector's picks on one dataset: a widest-first index per run (scoring seed), or one
@@ -335,6 +335,11 @@ def best_fixed_cap(claims: list[DatasetClaim]) -> int | None:
     )
 
 
+def selector_name(curve: str, method: str, primary: str) -> str:
+    """A knee selector's name: the curve's alone under the configured rule, else with its rule."""
+    return curve if method == primary else f"{curve} ({method.replace('_', ' ')})"
+
+
 def dataset_claim(
     sweep: Sweep,
     curves: dict[str, np.ndarray],
@@ -344,24 +349,73 @@ def dataset_claim(
     bootstrap_samples: int = 1000,
     bootstrap_seed: int = 0,
 ) -> DatasetClaim:
-    """Every selector's row on one dataset that needs no other dataset: each metric's knee, the
-    data-free knees, every fixed cap, the random pick, the full width and the exhaustive
-    search."""
+    """Every selector's row on one dataset that needs no other dataset: each metric's knee and,
+    with several metrics, their rank aggregate's, under every knee rule (the configured one
+    first); the data-free knees under every rule, every fixed cap, the random pick in the
+    configured rule's reach, the full width and the exhaustive search."""
     rng = np.random.default_rng(bootstrap_seed)
     resampled = resample_dice(sweep, bootstrap_samples, rng)
     plateau = find_plateau(sweep, resampled, tolerance)
     n = len(sweep.caps)
-    picks = [knee_picks(metric, TRAINING_FREE, values, method) for metric, values in curves.items()]
+    methods = [method, *(name for name in KNEE_METHODS if name != method)]
+    curves = dict(curves)
+    finite = [values for values in curves.values() if np.all(np.isfinite(values))]
+    if len(finite) > 1:
+        # Per scoring seed, the metrics' rank aggregate (AZ-NAS's sum of log ranks).
+        stacked = np.stack(finite, axis=1)  # (seeds, metrics, widths)
+        curves[f"{RANK_AGGREGATE} of {len(finite)} metrics"] = np.array(
+            [aggregate_ranks(seed_curves) for seed_curves in stacked]
+        )
+    picks = [
+        knee_picks(selector_name(name, rule, method), TRAINING_FREE, values, rule)
+        for rule in methods
+        for name, values in curves.items()
+    ]
     picks += [
-        knee_picks(PARAMETER_CURVE, DATA_FREE, sweep.params[None, :], method),
-        knee_picks(FLOPS_CURVE, DATA_FREE, sweep.flops[None, :], method),
-        Picks(RANDOM_PICK, DATA_FREE, tuple(reachable(n)), expected=True),
+        knee_picks(selector_name(name, rule, method), DATA_FREE, values[None, :], rule)
+        for rule in methods
+        for name, values in ((PARAMETER_CURVE, sweep.params), (FLOPS_CURVE, sweep.flops))
+    ]
+    picks += [
+        Picks(RANDOM_PICK, DATA_FREE, tuple(reachable_indices(method, n)), expected=True),
         Picks(FULL_WIDTH, DATA_FREE, (0,)),
         *(Picks(f"fixed cap {cap}", FIXED_CAP, (i,)) for i, cap in enumerate(sweep.caps)),
         Picks(EXHAUSTIVE, HINDSIGHT, (plateau.exhaustive,)),
     ]
     rows = [judge(sweep, plateau, pick, resampled, rng) for pick in picks]
     return DatasetClaim(sweep, plateau, resampled, rows)
+
+
+def add_chosen_selector_rows(claims: list[DatasetClaim]) -> None:
+    """Each dataset's training-free selector chosen on the other datasets (leave-one-dataset-out):
+    the (curve, rule) right in the largest share of their runs, ties to the least mean regret;
+    judged on the held-out dataset. A choice tuned on data, made without that dataset's."""
+    for held_out in claims:
+        others = summary_rows([claim for claim in claims if claim is not held_out])
+        candidates = [
+            row
+            for row in others
+            if row["kind"] == TRAINING_FREE and "right" in row and _on_every_dataset(row)
+        ]
+        mine = {row["selector"]: row for row in held_out.rows}
+        if not candidates:
+            held_out.rows.append(
+                {
+                    "dataset": held_out.sweep.dataset,
+                    "selector": LODO_SELECTOR,
+                    "kind": TRAINING_FREE,
+                    "status": "no other dataset to choose on",
+                }
+            )
+            continue
+        chosen = max(candidates, key=lambda row: (row["right"], -row["regret"]))
+        row = mine[chosen["selector"]]
+        held_out.rows.append(row | {"selector": LODO_SELECTOR, "chosen": chosen["selector"]})
+
+
+def _on_every_dataset(row: dict) -> bool:
+    judged, total = row["datasets"].split("/")
+    return judged == total
 
 
 def add_fixed_cap_rows(claims: list[DatasetClaim], bootstrap_seed: int = 0) -> None:

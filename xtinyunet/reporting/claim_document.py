@@ -23,15 +23,16 @@ from xtinyunet.reporting.claim import (
     FULL_WIDTH,
     HINDSIGHT_CAP,
     LODO_CAP,
+    LODO_SELECTOR,
     RANDOM_PICK,
     TRAINING_FREE,
     DatasetClaim,
+    add_chosen_selector_rows,
     add_fixed_cap_rows,
     best_of,
     comparison,
     convergence_rows,
     dataset_claim,
-    reachable,
     read_scores,
     read_sweep,
     summary_rows,
@@ -39,6 +40,7 @@ from xtinyunet.reporting.claim import (
 from xtinyunet.reporting.cost import SELECTION, SWEEP
 from xtinyunet.reporting.figures import _pyplot, save
 from xtinyunet.reporting.tables import to_markdown
+from xtinyunet.selection.knee import reachable_indices
 
 MARKERS = "*^vD<>Pphs"
 SELECTOR_COLUMNS = (
@@ -78,7 +80,8 @@ def selector_table(rows: list[dict], per_dataset: bool) -> str:
     for row in rows:
         line = {"selector": row["selector"], "kind": row["kind"]}
         if per_dataset:
-            line["picks (cap per run)"] = row.get("picks", "")
+            chosen = f" ({row['chosen']})" if "chosen" in row else ""
+            line["picks (cap per run)"] = row.get("picks", "") + chosen
         line |= dict.fromkeys(SELECTOR_COLUMNS, "")
         line["Kendall's tau [95 % CI]" if per_dataset else "datasets"] = (
             _interval(row, "kendall_tau", "tau_low", "tau_high") if per_dataset else row["datasets"]
@@ -99,37 +102,74 @@ def selector_table(rows: list[dict], per_dataset: bool) -> str:
     return to_markdown(table).rstrip("\n")
 
 
-def bottom_line(summary: list[dict]) -> str:
-    """Which training-free selector, if any, beats the best data-free rule; by how much; how
-    sure."""
-    bar = best_of(summary, DATA_FREE)
-    best = best_of(summary, TRAINING_FREE)
-    if bar is None or best is None:
-        return "No selector was judged on every dataset: no bottom line."
-    difference = comparison(best, bar)
-    regret_ci = (
-        f"{difference['regret_difference']:+.2f} Dice points "
-        f"[{difference['regret_difference_low']:+.2f}, "
-        f"{difference['regret_difference_high']:+.2f}]"
-    )
-    beats = difference["right_difference"] > 0 and difference["regret_difference_high"] <= 0
-    head = (
-        f"**{best['selector']}** beats the best data-free rule"
-        if beats
-        else f"**No training-free selector beats the best data-free rule.** The best of them, "
-        f"{best['selector']},"
-    )
+# What a selector must reach to be worth recommending (docs/method.md section 10): right in this
+# share of runs with at most this mean regret, where no data-free rule does as well on both.
+TARGET_RIGHT = 0.8
+TARGET_REGRET = 1.0
+
+
+def _against(contender: dict, bar: dict) -> str:
+    difference = comparison(contender, bar)
     return (
-        f"{head} is right (on the plateau, at most one width wider than the exhaustive "
-        f"search's pick) in {_share(best['right'])} of {best['runs']} runs with a mean regret "
-        f"of {best['regret']:.2f} Dice points [{best['regret_low']:.2f}, "
-        f"{best['regret_high']:.2f}]; the best data-free rule, {bar['selector']}, is right in "
-        f"{_share(bar['right'])} of {bar['runs']} with {bar['regret']:.2f} "
-        f"[{bar['regret_low']:.2f}, {bar['regret_high']:.2f}]. Difference in regret (training-"
-        f"free minus data-free, paired over the same draws of test cases, training seeds and "
-        f"scoring seeds): {regret_ci}; in the share of right picks: "
+        f"**{contender['selector']}** is right in {_share(contender['right'])} of "
+        f"{contender['runs']} runs with a mean regret of {contender['regret']:.2f} Dice points "
+        f"[{contender['regret_low']:.2f}, {contender['regret_high']:.2f}] and "
+        f"{100 * contender['param_share']:.2f} % of the full width's parameters; against the "
+        f"best data-free rule its regret differs by {difference['regret_difference']:+.2f} "
+        f"[{difference['regret_difference_low']:+.2f}, "
+        f"{difference['regret_difference_high']:+.2f}] and its share of right picks by "
         f"{100 * difference['right_difference']:+.0f} points."
     )
+
+
+def bottom_line(summary: list[dict], primary: str) -> str:
+    """The paper's selector and the training-free selector chosen leave-one-dataset-out, each
+    against the best data-free rule (the best of them in hindsight: a bar set high); whether
+    either meets the target, and by how much the best misses it."""
+    by_name = {row["selector"]: row for row in summary}
+    bar = best_of(summary, DATA_FREE)
+    contenders = [by_name.get(primary), by_name.get(LODO_SELECTOR)]
+    contenders = [row for row in contenders if row is not None and "right" in row]
+    if bar is None or not contenders:
+        return "No selector was judged on every dataset: no bottom line."
+    lines = [
+        f"The best data-free rule, **{bar['selector']}**, is right (on the plateau, at most one "
+        f"width wider than the exhaustive search's pick) in {_share(bar['right'])} of "
+        f"{bar['runs']} runs with a mean regret of {bar['regret']:.2f} Dice points "
+        f"[{bar['regret_low']:.2f}, {bar['regret_high']:.2f}] and "
+        f"{100 * bar['param_share']:.2f} % of the full width's parameters.",
+        "",
+    ]
+    lines += [f"- {_against(row, bar)}" for row in contenders]
+    in_sample = best_of(summary, TRAINING_FREE)
+    if in_sample is not None:
+        lines.append(
+            f"- With hindsight, the best of every (curve, rule) pair on these datasets is "
+            f"{in_sample['selector']}: right in {_share(in_sample['right'])}, mean regret "
+            f"{in_sample['regret']:.2f}; chosen on the data it is judged on, it is no method."
+        )
+    honest = [row for row in contenders if row["selector"] != primary] or contenders
+    best = max(honest, key=lambda row: (row["right"], -row["regret"]))
+    beats = best["right"] > bar["right"] and best["regret"] <= bar["regret"]
+    meets = best["right"] >= TARGET_RIGHT and best["regret"] <= TARGET_REGRET
+    if meets and beats:
+        verdict = (
+            f"**{best['selector']} meets the target** (right in at least "
+            f"{_share(TARGET_RIGHT)} of runs, mean regret at most {TARGET_REGRET:g} point) "
+            "and no data-free rule does as well on both."
+        )
+    else:
+        verdict = (
+            f"**No training-free selector meets the target** (right in at least "
+            f"{_share(TARGET_RIGHT)} of runs with a mean regret of at most {TARGET_REGRET:g} "
+            f"point, where no data-free rule does as well on both): the one chosen without "
+            f"hindsight, {best['selector']}, is right in {_share(best['right'])} "
+            f"({100 * (best['right'] - TARGET_RIGHT):+.0f} points from the target) with a mean "
+            f"regret of {best['regret']:.2f}"
+            + ("" if beats else f"; it does not beat {bar['selector']} on both")
+            + "."
+        )
+    return "\n".join(lines) + "\n\n" + verdict
 
 
 def plot_dataset(claim: DatasetClaim, curves: list[dict], paths) -> None:
@@ -283,7 +323,7 @@ def claim_document(
     provenance: dict,
 ) -> str:
     n = len(claims[0].sweep.caps)
-    reach = reachable(n)
+    reach = reachable_indices(provenance.get("knee_method", "total_variation"), n)
     caps = claims[0].sweep.caps
     settings = provenance.get("claim", {})
     seeds = ", ".join(map(str, provenance.get("scoring_seeds", [])))
@@ -319,7 +359,7 @@ labelled hindsight.
 
 ## Bottom line
 
-{bottom_line(summary)}
+{bottom_line(summary, provenance.get("primary_selector", "jacobian"))}
 
 ## Every selector over the {len(claims)} datasets
 
@@ -371,6 +411,7 @@ def build_claims(data: dict[str, Path]) -> tuple[list[DatasetClaim], list[dict],
         ordered = {m: curves[m] for m in provenance.get("metrics", curves) if m in curves}
         claims.append(dataset_claim(sweep, ordered, **options))
     add_fixed_cap_rows(claims, options["bootstrap_seed"])
+    add_chosen_selector_rows(claims)
     costs: dict[str, list[dict]] = {}
     for row in read_csv(data["costs.csv"]):
         costs.setdefault(row["dataset"], []).append(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -78,12 +79,35 @@ def plot_sensitivity_differences(selection: dict, title: str, paths) -> None:
             "label": f"selected: {selection['config']}",
         },
     )
+    context = selection.get("context")
+    if context:
+        # What the rules that need no data pick, beside the knee; and the warnings, in words.
+        by_config = {c["config"]: c for c in selection["candidates"]}
+        for (name, config), marker in zip(context["data_free_knees"].items(), "sD"):
+            ax.axvline(
+                by_config[config]["params"],
+                color="0.5",
+                linestyle=":" if marker == "s" else "-.",
+                label=f"{name.replace('_', ' ')} knee (no data): {config}",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
     ax.set_ylabel("normalized sensitivity difference")
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
+    if context and context["warnings"]:
+        fig.set_size_inches(6, 5)
+        fig.text(
+            0.01,
+            0.01,
+            "\n".join(textwrap.wrap("Warning: " + "; ".join(context["warnings"]) + ".", 110)),
+            fontsize=6,
+            color="tab:red",
+            va="bottom",
+        )
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
+    else:
+        fig.tight_layout()
     save(fig, paths)
     plt.close(fig)
 
