@@ -16,11 +16,12 @@ from conftest import BIN, REPO
 from xtinyunet.deployment.table import read_deployment
 from xtinyunet.io import config_sha256, file_sha256, folder_digest, read_json
 from xtinyunet.plans.candidates import candidates_from_plans
+from xtinyunet.plans.configuration import relative_cost
 from xtinyunet.plans.networks import build_network, count_parameters
 from xtinyunet.provenance.audit import main as audit_main
 from xtinyunet.reporting.results import read_results
 from xtinyunet.scoring.records import TABLE_COLUMNS, read_scores_table
-from xtinyunet.selection.records import select
+from xtinyunet.selection.records import data_free_context, select
 from xtinyunet.sources import convert
 
 SHORT_TRAINER = "nnUNetTrainerShort_2ep_10it"
@@ -118,8 +119,13 @@ def test_selection_agrees_with_its_scores_table(finished_run, dataset):
     assert list(TABLE_COLUMNS) == header
     rows = read_scores_table(table)
     selection = read_json(results / dataset / "selection_seed369_kall.json")
+    context = selection.pop("context")
     assert selection == select(rows)
     assert {"config", "cap", "params"} <= selection.keys()
+    # Beside the knee, what the rules that need no data pick, and the warnings they prompt.
+    plans = read_json(results / "nnUNet_preprocessed" / dataset / "XTinyUNetPlans.json")
+    flops = [relative_cost(plans, row["config"]) for row in rows]
+    assert context == data_free_context(rows, selection, flops)
     chosen = next(row for row in rows if row["config"] == selection["config"])
     assert (chosen["cap"], chosen["params"]) == (selection["cap"], selection["params"])
     png = results / dataset / "sensitivity_seed369_kall.png"
@@ -472,7 +478,9 @@ def test_a_results_dir_with_spaces_runs_to_the_selection(tmp_path):
     assert read_json(results / "nnUNet_preprocessed" / dataset.name / "splits_final.json") == folds
     rows = read_scores_table(dataset / "scores_seed369_kall.csv")
     assert len(rows) == len(read_json(dataset / "candidates.json")) > 1
-    assert read_json(dataset / "selection_seed369_kall.json") == select(rows)
+    selection = read_json(dataset / "selection_seed369_kall.json")
+    assert selection.pop("context")["data_free_knees"]
+    assert selection == select(rows)
     assert read_json(dataset / "manifest.json")["raw_dataset"]["files"]
 
 

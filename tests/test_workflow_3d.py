@@ -72,6 +72,7 @@ def test_each_family_is_scored_and_selected_from_its_own_candidates(volume_run):
             assert row["params"] == count_parameters(network)
             assert np.isfinite(row["sensitivity"]) and row["n_images"] == 5
         selection = read_json(folder / f"selection_{prefix}seed369_kall.json")
+        assert selection.pop("context")["data_free_knees"]
         assert selection == select(rows, selection["method"])
         assert (folder / f"sensitivity_{prefix}seed369_kall.png").stat().st_size > 0
     # A 3D candidate scores whole volumes: the 3d patch has three sides.
