@@ -10,8 +10,8 @@ import sys
 
 # glibc's malloc maps every buffer above its mmap threshold (at most 32 MiB) afresh and returns
 # the freed top of its heap to the system, so each step of a scoring or a training faults in the
-# pages of its activations again (its cost: BENCHMARKS.md, "Speed fixtures and what each
-# saves"). Buffers up to this size come from the heap instead, and this much freed
+# pages of its activations again (its cost: docs/benchmark-history.md, "Speed fixtures and
+# what each saves"). Buffers up to this size come from the heap instead, and this much freed
 # memory stays with the process.
 FREED_MEMORY_KEPT = 2**30
 # mallopt's parameters (glibc's malloc.h).

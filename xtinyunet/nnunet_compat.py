@@ -74,7 +74,7 @@ def threadpools_looked_up_once():
     threadpool_limits, which looks up every loaded library each time. Within this block the same
     limits come from one ThreadpoolController, made at the first batch.
 
-    Its measured gain: BENCHMARKS.md, "Speed fixtures and what each saves"."""
+    Its measured gain: docs/benchmark-history.md, "Speed fixtures and what each saves"."""
     from nnunetv2.training.dataloading import data_loader
     from threadpoolctl import ThreadpoolController
 
@@ -113,7 +113,7 @@ def nnunet_metrics_in_this_process():
     in this process: the same functions, the same summary (tests/test_metrics.py compares it
     with nnU-Net's own).
 
-    Its measured gain: BENCHMARKS.md, "Speed fixtures and what each saves"."""
+    Its measured gain: docs/benchmark-history.md, "Speed fixtures and what each saves"."""
     from nnunetv2.evaluation import evaluate_predictions
 
     in_this_process = types.SimpleNamespace(

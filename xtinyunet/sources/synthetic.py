@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from xtinyunet.sources.noise import smooth_noise, speckle
+
 log = logging.getLogger(__name__)
 
 COLOUR_CHANNELS = {"0": "R", "1": "G", "2": "B"}
@@ -71,26 +73,6 @@ class SyntheticParams:
     @property
     def volumes(self) -> bool:
         return isinstance(self.image_size, tuple)
-
-
-def smooth_noise(rng: np.random.Generator, shape: tuple, sigma) -> np.ndarray:
-    """Gaussian-smoothed noise of `shape` (2D or 3D), unit standard deviation."""
-    # scipy here, not at the top: the workflow imports this module each time it is parsed.
-    from scipy import ndimage
-
-    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
-    return field / (field.std() + 1e-8)
-
-
-def speckle(rng: np.random.Generator, shape: tuple, grain: float) -> np.ndarray:
-    """Fully developed speckle of `shape`: the envelope of filtered complex Gaussian noise,
-    mean 1."""
-    from scipy import ndimage
-
-    real = ndimage.gaussian_filter(rng.standard_normal(shape), grain)
-    imag = ndimage.gaussian_filter(rng.standard_normal(shape), grain)
-    envelope = np.hypot(real, imag)
-    return envelope / envelope.mean()
 
 
 def _lesion_mask(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xtinyunet.sources.synthetic import smooth_noise, speckle
+from xtinyunet.sources.noise import smooth_noise, speckle
 
 
 def _lesion_mask(rng: np.random.Generator, millimetres: np.ndarray) -> np.ndarray:

@@ -1,33 +1,45 @@
 """This project's nnU-Net trainers, found by nnU-Net through nnUNet_extTrainer.
 
-- `nnUNetTrainerShort_{E}ep_{I}it`: nnU-Net's own nnUNetTrainer with E epochs of I training
-  iterations (and max(1, I // 5) validation iterations), checkpointed every epoch, its progress
-  plot drawn once at the end, like
-  nnunetv2's nnUNetTrainer_5epochs variants but with both numbers chosen in config.yaml.
-- `{trainer}_NoDeepSupervision`: any of those or of nnunetv2's trainers with deep supervision
-  off, for networks with a single output (the baselines in xtinyunet/baselines).
-- `{trainer}_Seed{S}`: any of the above or of nnunetv2's trainers, unchanged, under a name that
-  tells the seed its training ran with (a replicate, training.replicate_seeds; the seed itself is
-  set by xtinyunet/training/runs.py before the trainer is built).
+Three named classes, each a small subclass in nnU-Net's manner:
 
-Classes are made on first lookup: nnU-Net finds trainers with hasattr/getattr on the modules of
-the nnUNet_extTrainer folders, which this module answers through its module-level __getattr__
-(PEP 562). The name alone fixes the trainer, so a results folder tells how its model was trained.
+- `nnUNetTrainerShort`: nnU-Net's own nnUNetTrainer with E epochs of I training iterations (and
+  max(1, I // 5) validation iterations), checkpointed every epoch, its progress plot drawn once
+  at the end, like nnunetv2's nnUNetTrainer_5epochs variants but with both numbers chosen in
+  config.yaml. Used as `nnUNetTrainerShort_{E}ep_{I}it`.
+- `NoDeepSupervision`: any trainer (this project's or nnunetv2's) with deep supervision off, for
+  networks with a single output (the baselines in xtinyunet/baselines). Used as
+  `{trainer}_NoDeepSupervision`.
+- `SeedReplicate`: any trainer, unchanged, under a name that tells the seed its training ran
+  with (a replicate, training.replicate_seeds; the seed itself is set by
+  xtinyunet/training/runs.py before the trainer is built). Used as `{trainer}_Seed{S}`.
+
+The config names trainers by those patterns with numbers of its choosing, so the class of each
+name is made on first lookup from VARIANTS, the one registry of name patterns: nnU-Net finds
+trainers with hasattr/getattr on the modules of the nnUNet_extTrainer folders, which this module
+answers through its module-level __getattr__ (PEP 562). The name alone fixes the trainer, so a
+results folder tells how its model was trained.
 """
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Callable
 
 import torch
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 from xtinyunet.names import NO_DEEP_SUPERVISION
 from xtinyunet.nnunet_compat import nnunet_trainer_class, plot_progress_after_the_last_epoch
-from xtinyunet.training.trainer_names import SHORT_TRAINER, split_seed
+from xtinyunet.training.trainer_names import SEED_SUFFIX, SHORT_TRAINER
 
 
-def _short_trainer(name: str, epochs: int, iterations: int) -> type:
+class nnUNetTrainerShort(nnUNetTrainer):
+    """nnU-Net's trainer on a schedule of `epochs` x `iterations` (set by each named subclass)."""
+
+    epochs: int
+    iterations: int
+
     def __init__(
         self,
         plans: dict,
@@ -36,18 +48,18 @@ def _short_trainer(name: str, epochs: int, iterations: int) -> type:
         dataset_json: dict,
         device: torch.device = torch.device("cuda"),
     ):
-        nnUNetTrainer.__init__(self, plans, configuration, fold, dataset_json, device)
-        self.num_epochs = epochs
-        self.num_iterations_per_epoch = iterations
-        self.num_val_iterations_per_epoch = max(1, iterations // 5)
+        super().__init__(plans, configuration, fold, dataset_json, device)
+        self.num_epochs = self.epochs
+        self.num_iterations_per_epoch = self.iterations
+        self.num_val_iterations_per_epoch = max(1, self.iterations // 5)
         # Checkpoint every epoch, so that a killed short run resumes where it stopped.
         self.save_every = 1
         plot_progress_after_the_last_epoch(self)
 
-    return type(name, (nnUNetTrainer,), {"__init__": __init__, "__module__": __name__})
 
+class NoDeepSupervision:
+    """Deep supervision off, mixed in before a trainer (networks with one output)."""
 
-def _without_deep_supervision(name: str, base: type) -> type:
     def __init__(
         self,
         plans: dict,
@@ -56,27 +68,23 @@ def _without_deep_supervision(name: str, base: type) -> type:
         dataset_json: dict,
         device: torch.device = torch.device("cuda"),
     ):
-        base.__init__(self, plans, configuration, fold, dataset_json, device)
+        super().__init__(plans, configuration, fold, dataset_json, device)
         self.enable_deep_supervision = False
 
     def set_deep_supervision_enabled(self, enabled: bool) -> None:
         """Nothing to switch: the network was built with one output. (nnU-Net's version sets
         network.decoder.deep_supervision, which only its own architectures have.)"""
 
-    return type(
-        name,
-        (base,),
-        {
-            "__init__": __init__,
-            "set_deep_supervision_enabled": set_deep_supervision_enabled,
-            "__module__": __name__,
-        },
-    )
+
+class SeedReplicate:
+    """A trainer unchanged, named for the seed it was trained under (its `seed`)."""
+
+    seed: int
 
 
-def _base_trainer(name: str) -> type:
+def _trainer(name: str) -> type:
     """This module's trainer `name`, or nnunetv2's; AttributeError if neither has it."""
-    if SHORT_TRAINER.fullmatch(name) or name.endswith(NO_DEEP_SUPERVISION):
+    if any(pattern.fullmatch(name) for pattern, _ in VARIANTS):
         return getattr(sys.modules[__name__], name)
     base = nnunet_trainer_class(name)
     if base is None:
@@ -84,17 +92,37 @@ def _base_trainer(name: str) -> type:
     return base
 
 
+def _short(name: str, match: re.Match) -> type:
+    return type(
+        name,
+        (nnUNetTrainerShort,),
+        {"epochs": int(match[1]), "iterations": int(match[2]), "__module__": __name__},
+    )
+
+
+def _without_deep_supervision(name: str, match: re.Match) -> type:
+    return type(name, (NoDeepSupervision, _trainer(match[1])), {"__module__": __name__})
+
+
+def _replicate(name: str, match: re.Match) -> type:
+    return type(
+        name, (SeedReplicate, _trainer(match[1])), {"seed": int(match[2]), "__module__": __name__}
+    )
+
+
+# The registry: each pattern of a trainer name and what makes its class.
+VARIANTS: list[tuple[re.Pattern, Callable[[str, re.Match], type]]] = [
+    (SEED_SUFFIX, _replicate),
+    (SHORT_TRAINER, _short),
+    (re.compile(rf"(\w+){NO_DEEP_SUPERVISION}"), _without_deep_supervision),
+]
+
+
 def __getattr__(name: str) -> type:
-    match = SHORT_TRAINER.fullmatch(name)
-    base_name, seed = split_seed(name)
-    if seed is not None:
-        trainer = type(name, (_base_trainer(base_name),), {"__module__": __name__})
-    elif match is not None:
-        trainer = _short_trainer(name, int(match[1]), int(match[2]))
-    elif name.endswith(NO_DEEP_SUPERVISION) and name != NO_DEEP_SUPERVISION:
-        base_name = name.removesuffix(NO_DEEP_SUPERVISION)
-        trainer = _without_deep_supervision(name, _base_trainer(base_name))
-    else:
-        raise AttributeError(name)
-    globals()[name] = trainer
-    return trainer
+    for pattern, make in VARIANTS:
+        match = pattern.fullmatch(name)
+        if match is not None:
+            trainer = make(name, match)
+            globals()[name] = trainer
+            return trainer
+    raise AttributeError(name)
