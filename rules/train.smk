@@ -28,7 +28,6 @@ rule train_model:
         mem_mb=job_memory("train_model"),
         runtime=job_runtime("train_model"),
     params:
-        id=dataset_id,
         env=NNUNET_PATHS,
         device=TRAINING.device,
         seed=training_seed,

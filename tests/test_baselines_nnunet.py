@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY_DATASET, nnunet_env
+from conftest import nnunet_env
 from test_baselines import REFERENCE_PARAMETERS
 from xtinyunet.baselines import NETWORKS
-from xtinyunet.names import baseline_configuration, model_folder_name
+from xtinyunet.names import CANDIDATE_PLANS_FILE, baseline_configuration, model_folder_name
 from xtinyunet.plans.candidates import with_baselines
 from xtinyunet.plans.networks import build_network, count_parameters
 from xtinyunet.training.trainer_names import TRAINERS_FOLDER, check_trainer_name
@@ -77,8 +77,8 @@ TRAIN_AND_PREDICT = """
 import sys
 from xtinyunet.training.runs import train
 from xtinyunet.evaluation.prediction import predict
-dataset, configuration, trainer, model_folder, images, output = sys.argv[1:]
-train(int(dataset), configuration, 0, trainer, model_folder + "/fold_0", "cpu")
+plans, configuration, trainer, model_folder, images, output = sys.argv[1:]
+train(plans, configuration, 0, trainer, model_folder + "/fold_0", "cpu")
 predict(model_folder, 0, images, output, "cpu")
 """
 
@@ -99,7 +99,8 @@ def test_real_nnunet_training_and_prediction(name, planned_dataset, tmp_path):
     )
     images = root / "nnUNet_raw" / planned_dataset.name / "imagesTs"
     output = tmp_path / "predictions"
-    arguments = [str(TINY_DATASET["id"]), configuration, trainer, model, images, output]
+    plans = preprocessed / CANDIDATE_PLANS_FILE
+    arguments = [plans, configuration, trainer, model, images, output]
     run = subprocess.run(
         [sys.executable, "-c", TRAIN_AND_PREDICT, *map(str, arguments)],
         env=env,

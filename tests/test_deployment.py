@@ -14,7 +14,7 @@ import torch
 from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 from PIL import Image
 
-from conftest import TINY_DATASET, RunsCode, nnunet_env
+from conftest import RunsCode, nnunet_env
 from xtinyunet.deployment import export as deployment
 from xtinyunet.deployment.export import (
     BATCH_AXIS,
@@ -52,9 +52,9 @@ SETTINGS = {"threads": 1, "repeats": 3, "batch_size": 2, "sliding_window_images"
 TRAIN = """
 import sys
 from xtinyunet.training.runs import train
-dataset, results = sys.argv[1:3]
+plans, results = sys.argv[1:3]
 for folder, configuration, trainer in zip(sys.argv[3::3], sys.argv[4::3], sys.argv[5::3]):
-    train(int(dataset), configuration, 0, trainer, folder + "/fold_0", "cpu", seed=0,
+    train(plans, configuration, 0, trainer, folder + "/fold_0", "cpu", seed=0,
           final_validation=False)
 """
 
@@ -83,7 +83,8 @@ def small_run(planned_dataset, tmp_path_factory):
         "nnUNet_extTrainer": str(TRAINERS_FOLDER),
     }
     run = subprocess.run(
-        [sys.executable, "-c", TRAIN, str(TINY_DATASET["id"]), str(results), *arguments],
+        [sys.executable, "-c", TRAIN, str(preprocessed / "XTinyUNetPlans.json"), str(results)]
+        + arguments,
         env=env,
         capture_output=True,
         text=True,

@@ -16,7 +16,7 @@ from conftest import TINY_DATASET, nnunet_env
 from xtinyunet.evaluation.evaluate import evaluate_model
 from xtinyunet.evaluation.prediction import inference_network
 from xtinyunet.io import read_json
-from xtinyunet.names import model_folder_name
+from xtinyunet.names import CANDIDATE_PLANS_FILE, model_folder_name
 from xtinyunet.nnunet_compat import threadpools_looked_up_once
 from xtinyunet.plans.candidates import candidates_from_plans, with_baselines, with_candidates
 from xtinyunet.sources import convert
@@ -180,7 +180,8 @@ TRAIN_SCRIPT = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stdout)
 from xtinyunet.training.runs import train
-train({id}, "2d_xtiny4", 0, "{trainer}", sys.argv[1], "cpu", seed={seed}, final_validation=False)
+train(sys.argv[2], "2d_xtiny4", 0, "{trainer}", sys.argv[1], "cpu", seed={seed},
+      final_validation=False)
 """
 
 
@@ -194,8 +195,9 @@ def _training(planned_dataset, results: Path, trainer: str, seed: int = 7):
         "nnUNet_extTrainer": str(Path(short.__file__).parent),
     }
     folder = results / planned_dataset.name / model_folder_name(trainer, "2d_xtiny4") / "fold_0"
-    script = TRAIN_SCRIPT.format(id=TINY_DATASET["id"], trainer=trainer, seed=seed)
-    return [sys.executable, "-c", script, str(folder)], folder, env
+    script = TRAIN_SCRIPT.format(trainer=trainer, seed=seed)
+    plans = planned_dataset / CANDIDATE_PLANS_FILE
+    return [sys.executable, "-c", script, str(folder), str(plans)], folder, env
 
 
 def _run(command, env) -> str:

@@ -13,7 +13,7 @@ def main(snakemake):
 
     started = time.perf_counter()
     train(
-        dataset_id=snakemake.params.id,
+        plans_file=snakemake.input.plans,
         configuration=snakemake.wildcards.configuration,
         fold=int(snakemake.wildcards.fold),
         trainer=snakemake.wildcards.trainer,

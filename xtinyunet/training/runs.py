@@ -17,7 +17,6 @@ from pathlib import Path
 from xtinyunet.code_version import TRAINING_FINGERPRINT_FILE, code_version
 from xtinyunet.io import atomic_write_json, file_sha256, read_json
 from xtinyunet.names import (
-    CANDIDATE_PLANS_FILE,
     NNUNET_DEFAULT_FOLDS,
     SPLITS_FILE,
 )
@@ -164,7 +163,7 @@ def seed_training(seed: int) -> None:
 
 
 def train(
-    dataset_id: int,
+    plans_file,
     configuration: str,
     fold: int,
     trainer: str,
@@ -175,6 +174,9 @@ def train(
 ) -> None:
     """Train one fold with nnU-Net, as `nnUNetv2_train` does, with the project's additions.
 
+    - `plans_file` is the candidates' plans (XTinyUNetPlans.json) in the dataset's nnU-Net
+      preprocessed folder, whose dataset.json and splits the training reads beside it; nnU-Net
+      finds the preprocessed data there through nnUNet_preprocessed, which must name its parent.
     - `device` is `cpu` or `cuda` (jobs.resolve_device turns training.device into one).
     - `seed` seeds the training (nnU-Net itself does not); None leaves it unseeded.
     - An unfinished attempt of the same job (same fingerprint) is continued; otherwise the
@@ -184,13 +186,15 @@ def train(
     """
     import torch
     from nnunetv2.run.run_training import maybe_load_checkpoint
-    from nnunetv2.utilities.dataset_name_id_conversion import maybe_convert_to_dataset_name
 
     output_folder = Path(output_folder)
-    preprocessed_dir = Path(os.environ["nnUNet_preprocessed"]) / maybe_convert_to_dataset_name(
-        int(dataset_id)
-    )
-    plans = read_json(preprocessed_dir / CANDIDATE_PLANS_FILE)
+    preprocessed_dir = Path(plans_file).parent
+    if preprocessed_dir.parent.resolve() != Path(os.environ["nnUNet_preprocessed"]).resolve():
+        raise RuntimeError(
+            f"{plans_file} is not in nnUNet_preprocessed ({os.environ['nnUNet_preprocessed']}), "
+            "where nnU-Net will look for its preprocessed data"
+        )
+    plans = read_json(plans_file)
     ensure_splits_file(preprocessed_dir, plans, configuration)
     check_fold(preprocessed_dir, fold)
     fingerprint = training_fingerprint(
