@@ -609,3 +609,95 @@ def test_a_small_run_compares_every_metric(tmp_path):
     assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
     assert not (dataset / "results.csv").exists()  # nothing was trained for it
     assert_comparison_agrees(dataset)
+
+
+def authors_style_ncd(network, images, seed):
+    """The NCD metrics as defined, computed directly: every unit of every activation's input,
+    kept with probability 0.05 (the same draws, in the same order, as one batch), on if > 0;
+    SWAP counts the distinct unit patterns, NASWOT takes log|K| of sum x x^T + (1-x)(1-x)^T."""
+    generator = torch.Generator().manual_seed(seed)
+    codes = []
+
+    def hook(module, inputs):
+        x = inputs[0].flatten(1)
+        kept = torch.rand(x.shape, generator=generator) < 0.05
+        codes.append(((x > 0) & kept).double())
+
+    handles = [
+        m.register_forward_pre_hook(hook)
+        for m in network.modules()
+        if isinstance(m, (torch.nn.ReLU, torch.nn.LeakyReLU))
+    ]
+    with torch.no_grad():
+        network(images)
+    for handle in handles:
+        handle.remove()
+    x = torch.cat(codes, dim=1)
+    kernel = x @ x.T + (1 - x) @ (1 - x).T
+    patterns = {tuple(column.tolist()) for column in x.T.int()}
+    return float(torch.linalg.slogdet(kernel)[1]), float(len(patterns))
+
+
+def authors_style_az_nas(network, image, seed):
+    """AZ-NAS of one image as defined, with a fresh forward pass for each pair of consecutive
+    convolutions (the same random signs, drawn pair by pair from the narrowest end)."""
+    generator = torch.Generator().manual_seed(seed)
+    convs = [m for m in network.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d))]
+    features = []
+    handles = [c.register_forward_hook(lambda m, i, o: features.append(o)) for c in convs]
+    with torch.no_grad():
+        network(image)
+    for handle in handles:
+        handle.remove()
+    entropies = []
+    for f in features:
+        rows = f.movedim(1, -1).reshape(-1, f.shape[1])
+        rows = rows - rows.mean(0)
+        s = torch.linalg.eigvalsh(rows.T @ rows / len(rows))
+        p = s / (s.sum() + 1e-8)
+        entropies.append(float((-p * torch.log(p + 1e-8)).sum()))
+    scores = []
+    for i in reversed(range(1, len(convs))):
+        seen = {}
+        hooks = [
+            convs[i - 1].register_forward_hook(lambda m, inp, o, s=seen: s.__setitem__("in", o)),
+            convs[i].register_forward_hook(lambda m, inp, o, s=seen: s.__setitem__("out", o)),
+        ]
+        network(image.clone().requires_grad_(True))
+        for handle in hooks:
+            handle.remove()
+        if "in" not in seen or "out" not in seen:
+            continue
+        g_out = torch.randint(0, 2, seen["out"].shape, generator=generator).double() * 2 - 1
+        (g_in,) = torch.autograd.grad(seen["out"], seen["in"], grad_outputs=g_out)
+        if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
+            continue
+        if g_in.shape[2:] != g_out.shape[2:]:
+            g_in = torch.nn.functional.adaptive_avg_pool2d(g_in, g_out.shape[2:])
+        a = g_in.movedim(1, -1).reshape(-1, g_in.shape[1])
+        b = g_out.movedim(1, -1).reshape(-1, g_out.shape[1])
+        mat = a.T @ b / len(b)
+        if mat.shape[0] < mat.shape[1]:
+            mat = mat.T
+        top = torch.linalg.svdvals(mat).max().item()
+        scores.append(-top - 1 / (top + 1e-6) + 2)
+    e = np.array(entropies)
+    return e.sum() + np.diff(e).min() + np.mean(scores)
+
+
+def test_the_authors_metrics_equal_their_definitions_on_a_real_candidate(
+    planned_dataset, plans, dataset_json
+):
+    network, images = candidate(planned_dataset, plans, dataset_json, "2d_xtiny8")
+    images = images[:6]
+    naswot_direct, swap_direct = authors_style_ncd(network, images, seed=11)
+    kwargs = {"batch_size": len(images), "seed": 11}
+    assert PROXIES["ncd_naswot"](network, images, **kwargs) == pytest.approx(naswot_direct)
+    assert PROXIES["ncd_swap"](network, images, **kwargs) == swap_direct
+    # Masking 95 % of the units leaves fewer distinct patterns than the codes unmasked.
+    assert swap_direct < PROXIES["swap"](network, images, **kwargs)
+    # AZ-NAS one image at a time; the same generator runs on from one image to the next.
+    values = PROXIES["az_nas"](network, images[:2], batch_size=2, seed=5)
+    first = authors_style_az_nas(network, images[:1], seed=5)
+    assert len(values) == 2 and values[0] == pytest.approx(first, rel=1e-9)
+    assert all(np.isfinite(values))

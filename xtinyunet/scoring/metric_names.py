@@ -17,6 +17,13 @@ METRICS = {
     "jacobian": "input-Jacobian sensitivity, mean ||d sum(net(x))/dx||_2 (the paper's score)",
     "naswot": "log-determinant of the binary activation-code kernel (Mellor et al., 2021)",
     "swap": "number of distinct sample-wise activation patterns (Peng et al., 2024)",
+    # The authors' further metrics (their score_net.py), defined as they define them.
+    "ncd_naswot": "naswot on activation codes with 95 % of the units masked at random "
+    "(the authors' NCD variant)",
+    "ncd_swap": "swap on activation codes with 95 % of the units masked at random "
+    "(the authors' NCD variant)",
+    "az_nas": "expressivity + progressivity + trainability of the convolutions' features "
+    "(AZ-NAS, Lee & Ham, CVPR 2024, as the authors adapt it)",
     "grad_norm": "sum over weight layers of ||d sum(net(x))/dW||_2 (Abdelfattah et al., 2021)",
     "snip": "sum over weights of |W * d sum(net(x))/dW| (Lee et al.; Abdelfattah et al., 2021)",
     "synflow": "log of the synaptic-flow score of the normalization-free, |W| network "

@@ -38,6 +38,9 @@ NORMALIZATIONS = (
     torch.nn.GroupNorm,
     torch.nn.LayerNorm,
 )
+# The authors' NCD metrics keep each activation unit with this probability (their alpha, the
+# share masked, is 0.95) before reading its bit.
+NCD_KEEP = 0.05
 # Bytes of packed codes unpacked at a time when SWAP transposes them (memory, not results).
 _SWAP_CHUNK_BYTES = 1 << 16
 
@@ -103,16 +106,25 @@ def pattern_subset(images: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 def activation_codes(
-    network: torch.nn.Module, images: torch.Tensor, batch_size: int
+    network: torch.nn.Module,
+    images: torch.Tensor,
+    batch_size: int,
+    masked: torch.Generator | None = None,
 ) -> tuple[np.ndarray, int]:
     """Every image's binary code over all activation units, packed 8 units a byte, and the
     number of units. Unit = one element (channel and pixel) of one ReLU/LeakyReLU's input;
     bit = input > 0. Read before the (in-place) nonlinearity, so the module's own output is
-    never relied on."""
+    never relied on. Given `masked`, each bit is also kept only with probability NCD_KEEP, drawn
+    from that generator per batch and activation in the order the forward pass reaches them
+    (the authors' NCD masking)."""
     recorded = []
 
     def record(module, inputs):
-        recorded.append((inputs[0] > 0).flatten(1))
+        bits = (inputs[0] > 0).flatten(1)
+        if masked is not None:
+            draws = torch.rand(bits.shape, generator=masked, device=masked.device)
+            bits = bits & (draws.to(bits.device) < NCD_KEEP)
+        recorded.append(bits)
 
     handles = [
         module.register_forward_pre_hook(record)
@@ -181,6 +193,128 @@ def swap(network, images, *, batch_size, seed):
     return float(
         swap_from_codes(*activation_codes(network, pattern_subset(images, seed), batch_size))
     )
+
+
+def ncd_generator(seed: int) -> torch.Generator:
+    """The masks' random numbers, drawn on the CPU so that a GPU draws the same masks."""
+    return torch.Generator().manual_seed(seed)
+
+
+@proxy("ncd_naswot")
+def ncd_naswot(network, images, *, batch_size, seed):
+    """naswot of the masked codes. nnU-Net's networks have instance norm, no batch norm: the
+    authors' swap of batch norm for layer norm changes nothing in them."""
+    codes = activation_codes(
+        network, pattern_subset(images, seed), batch_size, masked=ncd_generator(seed)
+    )
+    return naswot_from_codes(*codes)
+
+
+@proxy("ncd_swap")
+def ncd_swap(network, images, *, batch_size, seed):
+    codes = activation_codes(
+        network, pattern_subset(images, seed), batch_size, masked=ncd_generator(seed)
+    )
+    return float(swap_from_codes(*codes))
+
+
+# --- AZ-NAS: the convolutions' features and their backward maps ------------------------------
+
+CONVOLUTIONS = (torch.nn.Conv2d, torch.nn.Conv3d)
+
+
+def channels_last_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """(batch, channels, *spatial) as rows of channels: (batch x pixels, channels)."""
+    return tensor.movedim(1, -1).reshape(-1, tensor.shape[1])
+
+
+def feature_entropy(features: torch.Tensor) -> float | None:
+    """The entropy of the normalized eigenvalues of the features' channel covariance (AZ-NAS's
+    expressivity of one layer); None where the covariance is zero or not finite."""
+    rows = channels_last_rows(features.double())
+    rows = rows - rows.mean(dim=0, keepdim=True)
+    eigenvalues = torch.linalg.eigvalsh(rows.T @ rows / len(rows))
+    total = eigenvalues.sum()
+    if not torch.isfinite(total) or total.item() == 0:
+        return None
+    share = eigenvalues / (total + 1e-8)
+    return float((-share * torch.log(share + 1e-8)).sum())
+
+
+def pair_trainability(f_in, f_out, generator: torch.Generator) -> float | None:
+    """-s - 1/s + 2 for s the largest singular value of the map a random +-1 gradient at
+    `f_out` takes back to `f_in`, channel by channel (AZ-NAS's trainability of one pair); None
+    where the map is the identity or has no positive singular value."""
+    signs = torch.randint(0, 2, f_out.shape, generator=generator).to(f_out) * 2 - 1
+    # The graph is kept: every pair of the forward pass is differentiated in turn.
+    (back,) = torch.autograd.grad(f_out, f_in, grad_outputs=signs, retain_graph=True)
+    if back.shape == signs.shape and torch.equal(back, signs):
+        return None
+    if back.shape[2:] != signs.shape[2:]:
+        pool = (
+            torch.nn.functional.adaptive_avg_pool2d
+            if back.dim() == 4
+            else torch.nn.functional.adaptive_avg_pool3d
+        )
+        back = pool(back, signs.shape[2:])
+    into, out = channels_last_rows(back.double()), channels_last_rows(signs.double())
+    mapping = into.T @ out / len(out)
+    if mapping.shape[0] < mapping.shape[1]:
+        mapping = mapping.T
+    largest = torch.linalg.svdvals(mapping).max().item()
+    if not math.isfinite(largest) or largest <= 0:
+        return None
+    return -largest - 1 / (largest + 1e-6) + 2
+
+
+def az_nas_of_image(network, image: torch.Tensor, generator: torch.Generator) -> float:
+    """AZ-NAS of one image: expressivity (the sum over convolutions of their features'
+    entropy) + progressivity (its least increase from one convolution to the next) +
+    trainability (its mean over consecutive convolutions)."""
+    convolutions = [m for m in network.modules() if isinstance(m, CONVOLUTIONS)]
+    outputs: dict[int, torch.Tensor] = {}
+
+    def keep(index):
+        def hook(module, inputs, output):
+            outputs[index] = output
+
+        return hook
+
+    handles = [conv.register_forward_hook(keep(i)) for i, conv in enumerate(convolutions)]
+    try:
+        with torch.no_grad():
+            network(image)
+        entropies = [feature_entropy(outputs[i]) for i in sorted(outputs)]
+        entropies = np.array([e for e in entropies if e is not None])
+        if len(entropies) < 2:
+            return math.nan
+        # One forward with the graph for every pair: a convolution's output depends on the one
+        # before it wherever the network runs them in turn.
+        outputs.clear()
+        with torch.enable_grad():
+            network(image.detach().requires_grad_(True))
+            trainability = []
+            for i in reversed(range(1, len(convolutions))):
+                if i - 1 in outputs and i in outputs:
+                    value = pair_trainability(outputs[i - 1], outputs[i], generator)
+                    if value is not None:
+                        trainability.append(value)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not trainability:
+        return math.nan
+    return float(entropies.sum() + np.diff(entropies).min() + np.mean(trainability))
+
+
+@proxy("az_nas")
+def az_nas(network, images, *, batch_size, seed):
+    """AZ-NAS per image of the pattern subset, as the authors score one image at a time; the
+    score is the finite mean."""
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        az_nas_of_image(network, image[None], generator) for image in pattern_subset(images, seed)
+    ]
 
 
 # --- gradients with respect to the weights: grad_norm, snip, synflow --------------------------
