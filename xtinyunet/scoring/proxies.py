@@ -109,20 +109,27 @@ def activation_codes(
     network: torch.nn.Module,
     images: torch.Tensor,
     batch_size: int,
-    masked: torch.Generator | None = None,
+    mask_seed: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """Every image's binary code over all activation units, packed 8 units a byte, and the
     number of units. Unit = one element (channel and pixel) of one ReLU/LeakyReLU's input;
     bit = input > 0. Read before the (in-place) nonlinearity, so the module's own output is
-    never relied on. Given `masked`, each bit is also kept only with probability NCD_KEEP, drawn
-    from that generator per batch and activation in the order the forward pass reaches them
-    (the authors' NCD masking)."""
+    never relied on. Given `mask_seed`, each bit is also kept only with probability NCD_KEEP
+    (the authors' NCD masking), drawn for each image from its own generator (mask_generators),
+    activation by activation: the same masks whatever the batch size."""
     recorded = []
+    generators = None if mask_seed is None else mask_generators(mask_seed, len(images))
+    first = 0  # the batch's first image
 
     def record(module, inputs):
         bits = (inputs[0] > 0).flatten(1)
-        if masked is not None:
-            draws = torch.rand(bits.shape, generator=masked, device=masked.device)
+        if generators is not None:
+            draws = torch.stack(
+                [
+                    torch.rand(bits.shape[1], generator=generators[first + row])
+                    for row in range(len(bits))
+                ]
+            )
             bits = bits & (draws.to(bits.device) < NCD_KEEP)
         recorded.append(bits)
 
@@ -136,15 +143,20 @@ def activation_codes(
     packed = []
     try:
         with torch.no_grad():
-            for start in range(0, len(images), batch_size):
+            for first in range(0, len(images), batch_size):  # `record` reads `first`
                 recorded.clear()
-                network(images[start : start + batch_size])
+                network(images[first : first + batch_size])
                 bits = torch.cat(recorded, dim=1).cpu().numpy()
                 packed.append(np.packbits(bits, axis=1))
     finally:
         for handle in handles:
             handle.remove()
     return np.concatenate(packed), bits.shape[1]
+
+
+def mask_generators(seed: int, images: int) -> list[torch.Generator]:
+    """One generator per image for the NCD masks, on the CPU (every device draws the same)."""
+    return [torch.Generator().manual_seed(seed * 1_000_003 + image) for image in range(images)]
 
 
 def naswot_from_codes(codes: np.ndarray, units: int) -> float:
@@ -195,26 +207,17 @@ def swap(network, images, *, batch_size, seed):
     )
 
 
-def ncd_generator(seed: int) -> torch.Generator:
-    """The masks' random numbers, drawn on the CPU so that a GPU draws the same masks."""
-    return torch.Generator().manual_seed(seed)
-
-
 @proxy("ncd_naswot")
 def ncd_naswot(network, images, *, batch_size, seed):
     """naswot of the masked codes. nnU-Net's networks have instance norm, no batch norm: the
     authors' swap of batch norm for layer norm changes nothing in them."""
-    codes = activation_codes(
-        network, pattern_subset(images, seed), batch_size, masked=ncd_generator(seed)
-    )
+    codes = activation_codes(network, pattern_subset(images, seed), batch_size, mask_seed=seed)
     return naswot_from_codes(*codes)
 
 
 @proxy("ncd_swap")
 def ncd_swap(network, images, *, batch_size, seed):
-    codes = activation_codes(
-        network, pattern_subset(images, seed), batch_size, masked=ncd_generator(seed)
-    )
+    codes = activation_codes(network, pattern_subset(images, seed), batch_size, mask_seed=seed)
     return float(swap_from_codes(*codes))
 
 
@@ -312,9 +315,13 @@ def az_nas(network, images, *, batch_size, seed):
     """AZ-NAS per image of the pattern subset, as the authors score one image at a time; the
     score is the finite mean."""
     generator = torch.Generator().manual_seed(seed)
-    return [
-        az_nas_of_image(network, image[None], generator) for image in pattern_subset(images, seed)
-    ]
+    values = np.array(
+        [az_nas_of_image(network, image[None], generator) for image in pattern_subset(images, seed)]
+    )
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise FloatingPointError("az_nas: no finite value on any sample image")
+    return float(finite.mean())
 
 
 # --- gradients with respect to the weights: grad_norm, snip, synflow --------------------------
