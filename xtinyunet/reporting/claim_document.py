@@ -328,6 +328,16 @@ def claim_document(
     settings = provenance.get("claim", {})
     seeds = ", ".join(map(str, provenance.get("scoring_seeds", [])))
     training_seeds = sorted({s for claim in claims for s in claim.sweep.training_seeds})
+    fewer = [
+        f"{claim.sweep.dataset}: {len(claim.sweep.training_seeds)}"
+        for claim in claims
+        if len(claim.sweep.training_seeds) < len(training_seeds)
+    ]
+    seeds_per_dataset = f"{len(training_seeds)} training seeds" + (
+        f" (fewer on {'; '.join(fewer)}: their plateau rests on the test cases alone)"
+        if fewer
+        else ""
+    )
     intro = f"""# Can a training-free selector tell the width to train?
 
 Written by `make claim` (`claim.yaml`; [method.md section
@@ -339,8 +349,8 @@ committed tables in [claim/data/](claim/data/) by `make claim-page`, without tra
 training seeds {", ".join(map(str, training_seeds))}; scoring seeds {seeds}. Dice values are
 per machine: another CPU model changes their last digits.
 
-How to read it. Every width of every dataset is trained under {len(training_seeds)} training
-seeds. A width is **on the plateau** unless its mean Dice is shown to lie more than
+How to read it. Every width of every dataset is trained under {seeds_per_dataset}.
+A width is **on the plateau** unless its mean Dice is shown to lie more than
 {settings.get("plateau_tolerance", 1.0):g} Dice points below the full width's (the 97.5th
 percentile of the difference, under a bootstrap that draws the test cases and each width's
 training seeds, {settings.get("bootstrap_samples", 1000)} draws). The paper's line (the full
