@@ -340,6 +340,15 @@ def selector_name(curve: str, method: str, primary: str) -> str:
     return curve if method == primary else f"{curve} ({method.replace('_', ' ')})"
 
 
+def measured_plateau(
+    sweep: Sweep, tolerance: float, bootstrap_samples: int, bootstrap_seed: int
+) -> tuple[np.random.Generator, np.ndarray, Plateau]:
+    """The bootstrap's generator (to draw on with), the resampled Dice and the plateau."""
+    rng = np.random.default_rng(bootstrap_seed)
+    resampled = resample_dice(sweep, bootstrap_samples, rng)
+    return rng, resampled, find_plateau(sweep, resampled, tolerance)
+
+
 def dataset_claim(
     sweep: Sweep,
     curves: dict[str, np.ndarray],
@@ -353,9 +362,7 @@ def dataset_claim(
     with several metrics, their rank aggregate's, under every knee rule (the configured one
     first); the data-free knees under every rule, every fixed cap, the random pick in the
     configured rule's reach, the full width and the exhaustive search."""
-    rng = np.random.default_rng(bootstrap_seed)
-    resampled = resample_dice(sweep, bootstrap_samples, rng)
-    plateau = find_plateau(sweep, resampled, tolerance)
+    rng, resampled, plateau = measured_plateau(sweep, tolerance, bootstrap_samples, bootstrap_seed)
     n = len(sweep.caps)
     methods = [method, *(name for name in KNEE_METHODS if name != method)]
     curves = dict(curves)
@@ -414,8 +421,7 @@ def add_chosen_selector_rows(claims: list[DatasetClaim]) -> None:
 
 
 def _on_every_dataset(row: dict) -> bool:
-    judged, total = row["datasets"].split("/")
-    return judged == total
+    return row["datasets_judged"] == row["datasets_total"]
 
 
 def add_fixed_cap_rows(claims: list[DatasetClaim], bootstrap_seed: int = 0) -> None:
@@ -453,7 +459,8 @@ def summary_rows(claims: list[DatasetClaim]) -> list[dict]:
         entry = {
             "selector": selector,
             "kind": rows[0]["kind"],
-            "datasets": f"{len(judged)}/{len(claims)}",
+            "datasets_judged": len(judged),
+            "datasets_total": len(claims),
         }
         if judged:
             weights = np.array([row["runs"] for row in judged], dtype=float)
@@ -482,11 +489,7 @@ def best_of(summary: list[dict], kind: str) -> dict | None:
     """The selector of `kind` right most often; ties go to the smaller mean regret. Only
     selectors judged on every dataset compete."""
     candidates = [
-        row
-        for row in summary
-        if row["kind"] == kind
-        and "right" in row
-        and row["datasets"].split("/")[0] == row["datasets"].split("/")[1]
+        row for row in summary if row["kind"] == kind and "right" in row and _on_every_dataset(row)
     ]
     if not candidates:
         return None
@@ -531,7 +534,14 @@ def convergence_rows(claim: DatasetClaim) -> list[dict]:
     return rows
 
 
-def judge_picks(sweeps: list[Sweep], picks: dict[str, list[int]], **options) -> list[dict]:
+def judge_picks(
+    sweeps: list[Sweep],
+    picks: dict[str, list[int]],
+    *,
+    tolerance: float = 1.0,
+    bootstrap_samples: int = 1000,
+    bootstrap_seed: int = 0,
+) -> list[dict]:
     """Judge any selector offline: `picks` maps each dataset to the caps it picked (one per run,
     for example per scoring seed) and gets the rows the page shows, against the plateau the
     claim's options (tolerance, bootstrap) define."""
@@ -539,12 +549,11 @@ def judge_picks(sweeps: list[Sweep], picks: dict[str, list[int]], **options) -> 
     for sweep in sweeps:
         if sweep.dataset not in picks:
             continue
-        claim = dataset_claim(sweep, {}, **options)
-        indices = tuple(sweep.index_of_cap(cap) for cap in picks[sweep.dataset])
-        rng = np.random.default_rng(options.get("bootstrap_seed", 0) + 2)
-        rows.append(
-            judge(
-                sweep, claim.plateau, Picks("offline", TRAINING_FREE, indices), claim.resampled, rng
-            )
+        _, resampled, plateau = measured_plateau(
+            sweep, tolerance, bootstrap_samples, bootstrap_seed
         )
+        indices = tuple(sweep.index_of_cap(cap) for cap in picks[sweep.dataset])
+        rng = np.random.default_rng(bootstrap_seed + 2)
+        picked = Picks("offline", TRAINING_FREE, indices)
+        rows.append(judge(sweep, plateau, picked, resampled, rng))
     return rows

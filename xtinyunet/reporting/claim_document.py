@@ -86,7 +86,9 @@ def selector_table(rows: list[dict], per_dataset: bool) -> str:
             line["picks (cap per run)"] = row.get("picks", "") + chosen
         line |= dict.fromkeys(SELECTOR_COLUMNS, "")
         line["Kendall's tau [95 % CI]" if per_dataset else "datasets"] = (
-            _interval(row, "kendall_tau", "tau_low", "tau_high") if per_dataset else row["datasets"]
+            _interval(row, "kendall_tau", "tau_low", "tau_high")
+            if per_dataset
+            else f"{row['datasets_judged']}/{row['datasets_total']}"
         )
         if "right" not in row:
             line["right"] = row.get("status", "")
