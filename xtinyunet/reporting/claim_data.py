@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from xtinyunet.names import CANDIDATE_INFIX
+from xtinyunet.reporting.comparison import width_name
 from xtinyunet.scoring.metric_names import score_column
 
 SWEEP_COLUMNS = (
@@ -55,12 +56,11 @@ def candidate_caps(candidates: list[dict], base: str) -> dict[str, int]:
     return {base: max(caps.values()), **caps}
 
 
-def canonical_width(configuration: str, caps: dict[str, int], base: str) -> str:
-    """The candidate's name of a width: the planned configuration is the widest candidate."""
-    if configuration != base:
-        return configuration
-    widest = max(caps[name] for name in caps if name != base)
-    return next(name for name in caps if name != base and caps[name] == widest)
+def candidate_name(configuration: str, caps: dict[str, int], base: str) -> str:
+    """The candidate's name of a width (comparison.width_name): the planned configuration is
+    the widest candidate."""
+    widest = max((name for name in caps if name != base), key=caps.__getitem__)
+    return width_name(configuration, widest)
 
 
 def sweep_rows(
@@ -75,7 +75,7 @@ def sweep_rows(
     configuration = training["configuration"]
     width = {
         "dataset": training["dataset"],
-        "configuration": canonical_width(configuration, caps, base),
+        "configuration": candidate_name(configuration, caps, base),
         "cap": caps[configuration],
         "params": int(summary["params"]),
         "flops": float(summary["flops"]),
@@ -112,7 +112,7 @@ def curve_rows(training: dict, caps: dict[str, int], base: str, logging: dict) -
     return [
         {
             "dataset": training["dataset"],
-            "configuration": canonical_width(configuration, caps, base),
+            "configuration": candidate_name(configuration, caps, base),
             "cap": caps[configuration],
             "schedule": training["schedule"],
             "training_seed": training["training_seed"],
